@@ -1,0 +1,86 @@
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+
+/** proto/weft/v1/control_plane.proto, loaded once; the same definition serves server and client. */
+const PROTO_FILE = fileURLToPath(new URL('../../proto/weft/v1/control_plane.proto', import.meta.url));
+
+const definition = loadSync(PROTO_FILE, {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+});
+
+const pkg = (loadPackageDefinition(definition).weft as GrpcObject).v1 as GrpcObject;
+
+export const IdentityService = pkg.Identity as ServiceClientConstructor;
+export const RegistryService = pkg.Registry as ServiceClientConstructor;
+export const DiscoveryService = pkg.Discovery as ServiceClientConstructor;
+
+/**
+ * A MeshSnapshot may carry its trust bundle and services already encoded under this key: the
+ * part every sidecar shares is encoded once per change, not once per sidecar. Protobuf messages
+ * concatenate (repeated fields append), so the shared bytes followed by the encoding of the rest
+ * is the encoding of the whole.
+ */
+export const PRE_ENCODED = Symbol('weft.preEncoded');
+
+type Serialize = (value: object) => Buffer;
+const subscribe = (DiscoveryService.service as unknown as Record<string, { responseSerialize: Serialize }>).Subscribe!;
+const encodeSnapshot = subscribe.responseSerialize;
+subscribe.responseSerialize = (value) => {
+  const shared = (value as { [PRE_ENCODED]?: Buffer })[PRE_ENCODED];
+  if (shared === undefined) return encodeSnapshot(value);
+  return Buffer.concat([shared, encodeSnapshot({ ...value, trustBundle: [], services: [] })]);
+};
+
+/** The encoding of a snapshot's shared part, for `PRE_ENCODED`. */
+export function encodeSharedSnapshotPart(part: Pick<MeshSnapshot, 'trustBundle' | 'services'>): Buffer {
+  return encodeSnapshot({ trustBundle: part.trustBundle, services: part.services });
+}
+
+// Message shapes as proto-loader delivers them (camelCase, bytes as Buffer, 64-bit as number).
+export interface SignCertificateRequest { csr: Buffer; joinToken: string; ttlSeconds: number }
+export interface SignCertificateResponse {
+  spiffeId: string;
+  certChain: Buffer[];
+  trustBundle: Buffer[];
+  serial: string;
+  notBefore: number;
+  notAfter: number;
+}
+export interface ServicePortMessage { name: string; port: number; protocol: string }
+export interface RegisterRequest {
+  namespace: string;
+  services: string[];
+  ports: ServicePortMessage[];
+  labels: Record<string, string>;
+  address: string;
+  inboundPort: number;
+}
+export interface RegisterResponse { workloadId: string; leaseSeconds: number }
+export interface KeepAliveRequest { workloadId: string }
+export interface KeepAliveResponse { leaseSeconds: number }
+export interface DeregisterRequest { workloadId: string }
+export interface EndpointMessage { address: string; port: number; spiffeId: string; labels: Record<string, string>; workloadId: string }
+export interface ServiceMessage { name: string; namespace: string; ports: ServicePortMessage[]; endpoints: EndpointMessage[]; identities: string[] }
+export interface MeshSnapshot {
+  version: number;
+  trustDomain: string;
+  trustBundle: Buffer[];
+  services: ServiceMessage[];
+  nonce: string;
+  /** JSON documents of the resources that concern the workload, in their stored form. */
+  resources: string[];
+  /** Services left out: unchanged since the snapshot last ACKed on this stream. */
+  servicesOmitted: boolean;
+}
+export interface SubscribeRequest { workloadId: string; version: number; nonce: string; error: string }
+
+/** The identity the control plane serves with; sidecars check it after pinning the root. */
+export function controlPlaneSpiffeId(trustDomain: string): string {
+  return `spiffe://${trustDomain}/ns/weft-system/sa/control-plane`;
+}

@@ -1,0 +1,284 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { certificatesToPem, parseSpiffeId, parseTrustDomain, type SpiffeId } from '../identity/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { isWeftError, WeftError } from '../lib/errors.js';
+import { writeFileAtomic, writeSecretFile } from '../lib/files.js';
+import { AuditLog, type CaCredential } from './audit-log.js';
+import { createRoot, publicKeyBits } from './create-root.js';
+import { parseCsr, type KeyType } from './csr.js';
+import { CaError } from './errors.js';
+import { LeafTemplate } from './leaf-template.js';
+import { loadPlugin, loadSigner, PLUGIN_FILES, type CaMode, type SignerMaterial } from './signer.js';
+
+const HOUR = 3_600_000;
+/** SPIRE's choice: certificates start 10 s in the past so a peer whose clock lags accepts them. */
+const BACKDATE_MS = 10_000;
+export const DEFAULT_ROOT_TTL_MS = 3650 * 24 * HOUR;
+export const DEFAULT_SVID_TTL_MS = HOUR;
+export const DEFAULT_MAX_SVID_TTL_MS = 24 * HOUR;
+
+export interface IssuedSvid {
+  spiffeId: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  keyType: KeyType;
+  leafDer: Buffer;
+  leafPem: string;
+  /** Intermediates to send after the leaf, PEM each (none for a self-signed root). */
+  chainPem: string[];
+  bundlePem: string;
+}
+
+export interface OpenOptions {
+  clock?: Clock;
+  defaultTtlMs?: number;
+  maxTtlMs?: number;
+}
+
+interface CaConfig {
+  trustDomain: string;
+  mode: CaMode;
+  createdAt: string;
+}
+
+/**
+ * The certificate authority of a data directory: signs CSRs into X.509-SVIDs of its trust domain
+ * and appends every issuance and refusal to the audit log.
+ */
+export class CertificateAuthority {
+  readonly dataDir: string;
+  readonly trustDomain: string;
+  readonly mode: CaMode;
+  readonly rootFingerprint: string;
+  readonly rootNotAfter: Date;
+  readonly signerNotAfter: Date;
+  readonly audit: AuditLog;
+  readonly #clock: Clock;
+  readonly #signer: SignerMaterial;
+  readonly #template: LeafTemplate;
+  readonly #bundlePem: string;
+  readonly #chainPem: string[];
+  readonly #defaultTtlMs: number;
+  readonly #maxTtlMs: number;
+
+  private constructor(dataDir: string, config: CaConfig, opts: OpenOptions) {
+    this.dataDir = dataDir;
+    this.trustDomain = config.trustDomain;
+    this.mode = config.mode;
+    this.#clock = opts.clock ?? systemClock;
+    this.#defaultTtlMs = opts.defaultTtlMs ?? DEFAULT_SVID_TTL_MS;
+    this.#maxTtlMs = opts.maxTtlMs ?? DEFAULT_MAX_SVID_TTL_MS;
+    this.#signer = loadSigner(caDir(dataDir), config.mode, this.#clock.now());
+    this.#template = new LeafTemplate(this.#signer.key, this.#signer.cert.subjectDer, this.#signer.keyId);
+    this.#bundlePem = certificatesToPem(this.#signer.roots.map((r) => r.der));
+    this.#chainPem = this.#signer.chain.map((c) => certificatesToPem([c.der]));
+    this.rootFingerprint = this.#signer.roots[0]!.fingerprint;
+    this.rootNotAfter = this.#signer.roots[0]!.notAfter;
+    this.signerNotAfter = this.#signer.cert.notAfter;
+    this.audit = new AuditLog(join(dataDir, 'audit.log'), () => this.#clock.now());
+  }
+
+  /**
+   * Opens the CA of `dataDir`, creating a self-signed ECDSA P-256 root first when there is none.
+   * Opening an existing CA of the same trust domain is a no-op; another trust domain is refused.
+   */
+  static init(dataDir: string, opts: OpenOptions & { trustDomain: string; rootTtlMs?: number }): CertificateAuthority {
+    const trustDomain = parseTrustDomain(opts.trustDomain);
+    const existing = readConfig(dataDir);
+    if (existing) {
+      if (existing.trustDomain !== trustDomain) {
+        throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `${resolve(dataDir)} already holds the CA of trust domain ${existing.trustDomain}, not ${trustDomain}: use another --data-dir`);
+      }
+      return new CertificateAuthority(dataDir, existing, opts);
+    }
+    const clock = opts.clock ?? systemClock;
+    const now = clock.now();
+    const root = createRoot(trustDomain, now - HOUR, now + (opts.rootTtlMs ?? DEFAULT_ROOT_TTL_MS));
+    const dir = caDir(dataDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeSecretFile(join(dir, 'root-key.pem'), root.key.export({ type: 'pkcs8', format: 'pem' }) as string);
+    writeFileAtomic(join(dir, 'root-cert.pem'), certificatesToPem([root.certDer]));
+    // ca.json last: a data directory without it is not initialised, whatever else a crash left.
+    const config: CaConfig = { trustDomain, mode: 'self-signed', createdAt: new Date(now).toISOString() };
+    writeFileAtomic(join(dir, 'ca.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const ca = new CertificateAuthority(dataDir, config, opts);
+    ca.audit.append({ event: 'ca.created', mode: 'self-signed', trustDomain, rootFingerprint: ca.rootFingerprint, notAfter: ca.rootNotAfter.toISOString() });
+    return ca;
+  }
+
+  /**
+   * Plugs in an operator's intermediate from Istio's files in `sourceDir` (ca-cert.pem, ca-key.pem,
+   * root-cert.pem, cert-chain.pem), after checking them, into a data directory without a CA.
+   */
+  static initFromPlugin(dataDir: string, sourceDir: string, opts: OpenOptions & { trustDomain?: string } = {}): CertificateAuthority {
+    const clock = opts.clock ?? systemClock;
+    if (readConfig(dataDir)) {
+      throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `${resolve(dataDir)} already holds a CA: plug an intermediate into a new --data-dir`);
+    }
+    const material = loadPlugin(sourceDir, clock.now());
+    const own = material.cert.uris.map((u) => { try { return parseSpiffeId(u); } catch { return undefined; } }).find((id) => id && id.path === '');
+    const trustDomain = parseTrustDomain(opts.trustDomain ?? own?.trustDomain ?? '');
+    if (own && own.trustDomain !== trustDomain) {
+      throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `ca-cert.pem names trust domain ${own.trustDomain}, not ${trustDomain}`);
+    }
+    const dir = caDir(dataDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      for (const f of PLUGIN_FILES) {
+        if (f === 'ca-key.pem') writeSecretFile(join(dir, f), readFileSync(join(sourceDir, f)));
+        else copyFileSync(join(sourceDir, f), join(dir, f));
+      }
+      const config: CaConfig = { trustDomain, mode: 'intermediate', createdAt: new Date(clock.now()).toISOString() };
+      writeFileAtomic(join(dir, 'ca.json'), `${JSON.stringify(config, null, 2)}\n`);
+      const ca = new CertificateAuthority(dataDir, config, opts);
+      ca.audit.append({ event: 'ca.created', mode: 'intermediate', trustDomain, rootFingerprint: ca.rootFingerprint, notAfter: ca.signerNotAfter.toISOString() });
+      return ca;
+    } catch (err) {
+      for (const f of [...PLUGIN_FILES, 'ca.json']) rmSync(join(dir, f), { force: true });
+      throw err;
+    }
+  }
+
+  /** Opens the CA of an initialised data directory. */
+  static open(dataDir: string, opts: OpenOptions = {}): CertificateAuthority {
+    const config = readConfig(dataDir);
+    if (!config) {
+      throw new CaError('WEFT_CA_NOT_INITIALISED', `no CA in ${resolve(dataDir)}: run \`weft ca init --data-dir ${dataDir}\` first`);
+    }
+    return new CertificateAuthority(dataDir, config, opts);
+  }
+
+  bundlePem(): string {
+    return this.#bundlePem;
+  }
+
+  chainPem(): string[] {
+    return [...this.#chainPem];
+  }
+
+  /**
+   * Signs a CSR into an X.509-SVID. The CSR must ask for exactly one SAN, the SPIFFE ID, in this
+   * CA's trust domain, and equal to `expectedSpiffeId` (what the credential proves) when given.
+   * Every issuance and every refusal is appended to the audit log.
+   *
+   * @throws CaError (WEFT_CSR_*) and nothing is issued.
+   */
+  issue(csr: Uint8Array | string, req: { credential: CaCredential; expectedSpiffeId?: string; ttlMs?: number }): IssuedSvid {
+    let requested: SpiffeId | undefined;
+    try {
+      const parsed = parseCsrChecked(csr);
+      requested = this.#checkIdentity(parsed.uri);
+      if (req.expectedSpiffeId !== undefined && requested.text !== req.expectedSpiffeId) {
+        throw new CaError('WEFT_CSR_IDENTITY_MISMATCH', `CSR asks for ${requested.text} but the credential proves ${req.expectedSpiffeId}`);
+      }
+      return this.#sign(parsed, requested, req.credential, req.ttlMs);
+    } catch (err) {
+      this.audit.append({
+        event: 'svid.refused',
+        spiffeId: requested?.text,
+        credential: req.credential,
+        code: isWeftError(err) ? err.code : 'internal',
+        reason: (err as Error).message,
+      });
+      throw err;
+    }
+  }
+
+  /** Generates a key pair and issues an SVID for it (`weft ca mint`): for workloads outside the mesh. */
+  mint(spiffeId: string, opts: { ttlMs?: number; keyType?: 'ec-p256' | 'ec-p384' | 'rsa-2048'; credential?: CaCredential } = {}): IssuedSvid & { keyPem: string } {
+    const credential = opts.credential ?? { kind: 'operator', name: 'mint' };
+    let id: SpiffeId | undefined;
+    try {
+      id = this.#checkIdentity(spiffeId);
+      const keys =
+        opts.keyType === 'rsa-2048'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : generateKeyPairSync('ec', { namedCurve: opts.keyType === 'ec-p384' ? 'secp384r1' : 'prime256v1' });
+      const spki = keys.publicKey.export({ type: 'spki', format: 'der' });
+      const keyType: KeyType = opts.keyType === 'rsa-2048' ? 'RSA 2048' : opts.keyType === 'ec-p384' ? 'EC P-384' : 'EC P-256';
+      const issued = this.#sign({ spki, publicKeyBits: publicKeyBits(spki), isRsa: opts.keyType === 'rsa-2048', keyType, uri: id.text }, id, credential, opts.ttlMs);
+      return { ...issued, keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    } catch (err) {
+      this.audit.append({ event: 'svid.refused', spiffeId: id?.text ?? spiffeId.slice(0, 2048), credential, code: isWeftError(err) ? err.code : 'internal', reason: (err as Error).message });
+      throw err;
+    }
+  }
+
+  #checkIdentity(uri: string): SpiffeId {
+    let id: SpiffeId;
+    try {
+      id = parseSpiffeId(uri);
+    } catch (err) {
+      throw new CaError('WEFT_CSR_BAD_SPIFFE_ID', `requested SAN is not a valid SPIFFE ID: ${(err as Error).message}`, { cause: err });
+    }
+    if (id.trustDomain !== this.trustDomain) {
+      throw new CaError('WEFT_CSR_FOREIGN_TRUST_DOMAIN', `requested SPIFFE ID ${id.text} is in trust domain ${id.trustDomain}; this CA signs only for ${this.trustDomain}`);
+    }
+    if (id.path === '') {
+      throw new CaError('WEFT_CSR_BAD_SPIFFE_ID', `requested SPIFFE ID ${id.text} has no path: a workload's X.509-SVID needs one (spiffe://${id.trustDomain} names the trust domain)`);
+    }
+    return id;
+  }
+
+  #sign(
+    key: { spki: Buffer; publicKeyBits: Buffer; isRsa: boolean; keyType: KeyType; uri: string },
+    id: SpiffeId,
+    credential: CaCredential,
+    ttlMs?: number,
+  ): IssuedSvid {
+    const now = this.#clock.now();
+    if (now >= this.signerNotAfter.getTime()) {
+      throw new CaError('WEFT_CA_SIGNER_EXPIRED', `the CA's signing certificate expired at ${this.signerNotAfter.toISOString()}: nothing can be issued until it is rotated`);
+    }
+    if (ttlMs !== undefined && !(ttlMs > 0)) throw new TypeError('"ttlMs" must be a positive number of milliseconds');
+    const notAfter = Math.min(now + Math.min(ttlMs ?? this.#defaultTtlMs, this.#maxTtlMs), this.signerNotAfter.getTime());
+    const notBefore = now - BACKDATE_MS;
+    const leaf = this.#template.sign({ spki: key.spki, publicKeyBits: key.publicKeyBits, isRsa: key.isRsa, uri: id.text, notBefore, notAfter });
+    // Validity is encoded to the second; report what the certificate says.
+    const issued: IssuedSvid = {
+      spiffeId: id.text,
+      serial: leaf.serial,
+      notBefore: new Date(Math.floor(notBefore / 1000) * 1000),
+      notAfter: new Date(Math.floor(notAfter / 1000) * 1000),
+      keyType: key.keyType,
+      leafDer: leaf.der,
+      leafPem: certificatesToPem([leaf.der]),
+      chainPem: [...this.#chainPem],
+      bundlePem: this.#bundlePem,
+    };
+    this.audit.append({ event: 'svid.issued', spiffeId: id.text, serial: leaf.serial, notAfter: issued.notAfter.toISOString(), keyType: key.keyType, credential });
+    return issued;
+  }
+}
+
+function caDir(dataDir: string): string {
+  return join(dataDir, 'ca');
+}
+
+function readConfig(dataDir: string): CaConfig | undefined {
+  const file = join(caDir(dataDir), 'ca.json');
+  if (!existsSync(file)) return undefined;
+  let parsed: Partial<CaConfig>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<CaConfig>;
+  } catch (err) {
+    throw new CaError('WEFT_CA_FILE_INVALID', `${file} is not valid JSON`, { cause: err, file });
+  }
+  if (typeof parsed.trustDomain !== 'string' || (parsed.mode !== 'self-signed' && parsed.mode !== 'intermediate')) {
+    throw new CaError('WEFT_CA_FILE_INVALID', `${file} must hold "trustDomain" and "mode" ("self-signed" or "intermediate")`, { file });
+  }
+  return { trustDomain: parsed.trustDomain, mode: parsed.mode, createdAt: String(parsed.createdAt ?? '') };
+}
+
+/** parseCsr, with anything unexpected from a hostile CSR reported as malformed rather than thrown raw. */
+function parseCsrChecked(csr: Uint8Array | string): ReturnType<typeof parseCsr> {
+  try {
+    return parseCsr(csr);
+  } catch (err) {
+    if (err instanceof WeftError) throw err;
+    throw new CaError('WEFT_CSR_MALFORMED', `CSR could not be read: ${(err as Error).message}`, { cause: err });
+  }
+}

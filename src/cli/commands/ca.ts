@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CertificateAuthority } from '../../ca/index.js';
+import { writeFileAtomic, writeSecretFile } from '../../lib/files.js';
+import { parseDuration } from '../../lib/duration.js';
+import { DEFAULT_DATA_DIR, durationOption, formatOption, isoTime, printFields, printJson, UsageError } from '../output.js';
+
+const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048'] as const;
+type KeyType = (typeof KEY_TYPES)[number];
+
+/** `weft ca init|show|mint`: the certificate authority on a data directory. */
+export function registerCaCommands(program: Command): void {
+  const ca = program.command('ca').description('the certificate authority that signs workload identities (X.509-SVIDs)');
+
+  ca.command('init')
+    .description('create the CA in the data directory (a self-signed root, or an operator\'s intermediate with --plugin)')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .option('--trust-domain <name>', 'trust domain of the mesh', 'cluster.local')
+    .option('--root-ttl <duration>', 'lifetime of a new self-signed root', durationOption, parseDuration('3650d'))
+    .option('--plugin <dir>', 'plug in an intermediate CA from Istio\'s files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
+    .addHelpText('after', '\nRunning it again on an initialised data directory keeps the existing CA (same trust domain) or refuses (another one).')
+    .action((opts: { dataDir: string; trustDomain: string; rootTtl: number; plugin?: string }, cmd: Command) => {
+      const trustDomainGiven = cmd.getOptionValueSource('trustDomain') === 'cli';
+      const authority = opts.plugin
+        ? CertificateAuthority.initFromPlugin(opts.dataDir, opts.plugin, trustDomainGiven ? { trustDomain: opts.trustDomain } : {})
+        : CertificateAuthority.init(opts.dataDir, { trustDomain: opts.trustDomain, rootTtlMs: opts.rootTtl });
+      process.stdout.write(`CA ready in ${resolve(opts.dataDir)}\n`);
+      printCa(authority);
+    });
+
+  ca.command('show')
+    .description('print the trust domain, the root fingerprint and expiry dates')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .option('-o, --output <format>', 'output format: text or json', formatOption('text', 'json'), 'text')
+    .option('--bundle', 'print the trust bundle (PEM) instead')
+    .action((opts: { dataDir: string; output: string; bundle?: boolean }) => {
+      const authority = CertificateAuthority.open(opts.dataDir);
+      if (opts.bundle) {
+        process.stdout.write(authority.bundlePem());
+        return;
+      }
+      if (opts.output === 'json') {
+        printJson({
+          trustDomain: authority.trustDomain,
+          mode: authority.mode,
+          rootFingerprint: authority.rootFingerprint,
+          rootNotAfter: isoTime(authority.rootNotAfter),
+          signerNotAfter: isoTime(authority.signerNotAfter),
+        });
+        return;
+      }
+      printCa(authority);
+    });
+
+  ca.command('mint')
+    .description('issue an X.509-SVID for a workload outside the mesh: writes svid.pem, key.pem (0600) and bundle.pem')
+    .requiredOption('--spiffe-id <id>', 'SPIFFE ID to put in the certificate, e.g. spiffe://cluster.local/ns/ops/sa/backup')
+    .requiredOption('--out <dir>', 'directory to write the files into')
+    .option('--ttl <duration>', 'lifetime (capped by the CA\'s maximum and its own expiry)', durationOption, parseDuration('1h'))
+    .option('--key-type <type>', `key type: ${KEY_TYPES.join(', ')}`, formatOption(...KEY_TYPES), 'ec-p256')
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action((opts: { spiffeId: string; out: string; ttl: number; keyType: KeyType; dataDir: string }) => {
+      if (opts.out.length === 0) throw new UsageError('--out must name a directory');
+      const authority = CertificateAuthority.open(opts.dataDir);
+      const svid = authority.mint(opts.spiffeId, {
+        ttlMs: opts.ttl,
+        keyType: opts.keyType,
+        credential: { kind: 'operator', name: 'weft ca mint' },
+      });
+      mkdirSync(opts.out, { recursive: true });
+      writeSecretFile(join(opts.out, 'key.pem'), svid.keyPem);
+      writeFileAtomic(join(opts.out, 'svid.pem'), [svid.leafPem, ...svid.chainPem].join(''));
+      writeFileAtomic(join(opts.out, 'bundle.pem'), svid.bundlePem);
+      printFields([
+        ['SPIFFE ID', svid.spiffeId],
+        ['serial', svid.serial],
+        ['not after', isoTime(svid.notAfter)],
+        ['key type', svid.keyType],
+        ['written', ['svid.pem', 'key.pem', 'bundle.pem'].map((f) => join(opts.out, f)).join(', ')],
+      ]);
+    });
+}
+
+function printCa(authority: CertificateAuthority): void {
+  printFields([
+    ['trust domain', authority.trustDomain],
+    ['mode', authority.mode],
+    ['root fingerprint', authority.rootFingerprint],
+    ['root not after', isoTime(authority.rootNotAfter)],
+    ['signer not after', isoTime(authority.signerNotAfter)],
+  ]);
+}

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ControlPlane } from '../../controlplane/server.js';
+import { createLogger } from '../../telemetry/logger.js';
+import { DEFAULT_DATA_DIR, durationOption, hostPortOption, type HostPort } from '../output.js';
+import { parseDuration } from '../../lib/duration.js';
+
+/** `weft control-plane`: the CA, join-token checks and the service registry, serving sidecars. */
+export function registerControlPlaneCommand(program: Command): void {
+  program
+    .command('control-plane')
+    .description('run the control plane: CA, join tokens and service registry, served to sidecars over gRPC on TLS')
+    .option('--data-dir <dir>', 'data directory (CA, tokens, audit log)', DEFAULT_DATA_DIR)
+    .option('--listen <host:port>', 'gRPC address for sidecars', hostPortOption, { host: '127.0.0.1', port: 15012 })
+    .option('--admin <host:port>', 'admin address: health and readiness (HTTP), admin API (TLS)', hostPortOption, { host: '127.0.0.1', port: 15000 })
+    .option('--trust-domain <name>', 'trust domain of a CA created on first start (an existing CA keeps its own)')
+    .option('--lease <duration>', 'how long a registration lives without a keep-alive', durationOption, parseDuration('15s'))
+    .addHelpText(
+      'after',
+      '\nHealth: GET /healthz on the admin address; readiness: GET /healthz/ready (plain HTTP).\nThe admin API on the same address is TLS only; DIR/admin.conf (0600) holds its address, the CA\nfingerprint and the admin token, for `weft apply/get/delete/analyze/status --config DIR/admin.conf`.\nStops cleanly on SIGTERM or SIGINT.',
+    )
+    .action(async (opts: { dataDir: string; listen: HostPort; admin: HostPort; trustDomain?: string; lease: number }) => {
+      const logger = createLogger('control-plane');
+      const cp = new ControlPlane({
+        dataDir: opts.dataDir,
+        listen: opts.listen,
+        admin: opts.admin,
+        trustDomain: opts.trustDomain,
+        leaseMs: opts.lease,
+        log: (event, fields) => logger.log(event.endsWith('refused') ? 'warn' : 'info', event, fields),
+      });
+      await cp.start();
+      logger.log('info', 'control_plane.started', {
+        trustDomain: cp.ca.trustDomain,
+        rootFingerprint: cp.ca.rootFingerprint,
+        grpc: `${opts.listen.host}:${cp.port}`,
+        admin: `${opts.admin.host}:${cp.adminPort}`,
+      });
+      process.stdout.write(`control plane ready: grpc ${opts.listen.host}:${cp.port}, admin ${opts.admin.host}:${cp.adminPort} (admin config ${join(opts.dataDir, 'admin.conf')}), trust domain ${cp.ca.trustDomain}\n`);
+      await waitForSignal();
+      logger.log('info', 'control_plane.stopping', {});
+      await cp.stop();
+    });
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { Sidecar } from '../../sidecar/index.js';
+import { createLogger } from '../../telemetry/logger.js';
+import { WeftError } from '../../lib/errors.js';
+import { waitForSignal } from './control-plane.js';
+import { hostPortOption, UsageError, type HostPort } from '../output.js';
+
+interface SidecarFlags {
+  controlPlane: HostPort;
+  tokenFile?: string;
+  tokenEnv?: string;
+  namespace: string;
+  service: string;
+  servicePort?: number;
+  inbound: HostPort;
+  app: HostPort;
+  outbound?: HostPort;
+  admin?: HostPort;
+  labels: Record<string, string>;
+  advertise?: string;
+  svidTtl?: number;
+  stateDir?: string;
+}
+
+/** `weft sidecar`: one workload's proxy and agent. */
+export function registerSidecarCommand(program: Command): void {
+  program
+    .command('sidecar')
+    .description('run the sidecar of one workload: gets its SVID with a join token, registers it, and proxies its traffic over mutual TLS')
+    .requiredOption('--control-plane <host:port>', 'gRPC address of the control plane', hostPortOption)
+    .option('--token-file <file>', 'file holding the join token (from `weft token create`)')
+    .option('--token-env <var>', 'environment variable holding the join token')
+    .requiredOption('--namespace <ns>', 'namespace of the workload (must match the token)')
+    .requiredOption('--service <name>', 'service the workload serves (its identity must be the service\'s: sa/<name>)')
+    .option('--service-port <port>', 'port callers use in Host: <service>.<namespace>:<port> (default: the app port)', portOption)
+    .requiredOption('--inbound <host:port>', 'mTLS listener other sidecars call', hostPortOption)
+    .requiredOption('--app <host:port>', 'the local application', hostPortOption)
+    .option('--outbound <host:port>', 'HTTP proxy for the application\'s outgoing calls', hostPortOption)
+    .option('--admin <host:port>', 'admin endpoint: /healthz/ready, /certs, /stats', hostPortOption)
+    .option('--labels <k=v,...>', 'labels of the workload', labelsOption, {})
+    .option('--advertise <address>', 'address other sidecars reach the inbound listener on')
+    .option('--state-dir <dir>', 'keep the SVID (key 0600) and the last accepted snapshot here, to restart while the control plane is down')
+    .option('--svid-ttl <seconds>', 'requested SVID lifetime in seconds (default: the CA\'s)', (v) => Number(portLike(v, 'seconds')))
+    .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
+    .action(async (flags: SidecarFlags) => {
+      const token = readToken(flags);
+      const logger = createLogger('sidecar');
+      const sidecar = new Sidecar({
+        controlPlane: flags.controlPlane,
+        token,
+        namespace: flags.namespace,
+        service: flags.service,
+        servicePort: flags.servicePort ?? flags.app.port,
+        labels: flags.labels,
+        inbound: flags.inbound,
+        app: flags.app,
+        outbound: flags.outbound,
+        admin: flags.admin,
+        advertise: flags.advertise,
+        ttlSeconds: flags.svidTtl,
+        stateDir: flags.stateDir,
+        logger,
+      });
+      if (sidecar.agent.spiffeId.split('/ns/')[1]?.split('/')[0] !== flags.namespace) {
+        throw new UsageError(`--namespace ${flags.namespace} does not match the join token's identity ${sidecar.agent.spiffeId}`);
+      }
+      const signal = waitForSignal();
+      await Promise.race([sidecar.start(), signal.then(() => undefined)]);
+      process.stdout.write(`sidecar ready: ${sidecar.agent.spiffeId} inbound ${flags.inbound.host}:${sidecar.ports.inbound}${sidecar.ports.outbound ? ` outbound 127.0.0.1:${sidecar.ports.outbound}` : ''}\n`);
+      await signal;
+      await sidecar.drain();
+    });
+}
+
+function readToken(flags: SidecarFlags): string {
+  if ((flags.tokenFile === undefined) === (flags.tokenEnv === undefined)) {
+    throw new UsageError('give exactly one of --token-file FILE or --token-env VAR');
+  }
+  if (flags.tokenFile !== undefined) {
+    try {
+      return readFileSync(flags.tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new WeftError('WEFT_FILE_UNREADABLE', `cannot read the join token file ${flags.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  const value = process.env[flags.tokenEnv!];
+  if (!value) throw new UsageError(`environment variable ${flags.tokenEnv} is empty or not set`);
+  return value.trim();
+}
+
+function portLike(value: string, what: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive number of ${what}`);
+  return n;
+}
+
+function portOption(value: string): number {
+  const n = portLike(value, 'a port');
+  if (n > 65535) throw new InvalidArgumentError(`"${value}" is not a port`);
+  return n;
+}
+
+function labelsOption(value: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of value.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`"${pair}" is not key=value`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}

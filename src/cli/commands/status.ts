@@ -1,0 +1,29 @@
+// `weft status`: every connected sidecar, the snapshot it holds, and whether it accepted it.
+import type { Command } from 'commander';
+import type { SubscriberStatus } from '../../controlplane/discovery/publisher.js';
+import { formatOption, isoTime, printJson, printTable } from '../output.js';
+import { client } from './resources.js';
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('every connected sidecar: identity, snapshot version, ACK/NACK (with the reason), certificate expiry, last contact')
+    .option('-o, --output <format>', 'json', formatOption('json'))
+    .option('--config <file>', 'admin config (default: $WEFT_CONFIG, else ./.weft/admin.conf)')
+    .action(async (opts: { output?: string; config?: string }) => {
+      const res = await client(opts.config).call<{ snapshotVersion: number; sidecars: SubscriberStatus[] }>('GET', '/v1/status');
+      if (opts.output === 'json') return printJson(res);
+      if (res.sidecars.length === 0) {
+        process.stdout.write('no sidecar is connected\n');
+        return;
+      }
+      const time = (t: string | undefined) => (t === undefined ? '-' : isoTime(new Date(t)));
+      printTable(
+        ['SPIFFE ID', 'WORKLOAD', 'VERSION', 'STATE', 'CERT NOT AFTER', 'LAST CONTACT'],
+        res.sidecars.map((s) => [s.spiffeId, s.workloadId, String(s.sentVersion), s.state === 'ACK' ? 'ACK' : s.state === 'NACK' ? 'NACK' : `PENDING (last ACK ${s.ackedVersion || '-'})`, time(s.certNotAfter), time(s.lastContact)]),
+      );
+      for (const s of res.sidecars.filter((x) => x.nackReason !== undefined)) {
+        process.stdout.write(`\n${s.spiffeId} (${s.workloadId}) refused version ${s.nackedVersion}: ${s.nackReason}\n`);
+      }
+    });
+}

@@ -1,0 +1,173 @@
+// DestinationRule (networking.istio.io/v1, v1beta1, v1alpha3): https://istio.io/latest/docs/reference/config/networking/destination-rule/
+import type { ClientTLSSettings, DestinationRule, TrafficPolicy } from '../generated/types.js';
+import type { Segment } from '../path.js';
+import type { PathIssue } from '../schema-issues.js';
+import {
+  bool,
+  duration,
+  enumOf,
+  int,
+  int32,
+  kindSchema,
+  labels,
+  list,
+  map,
+  num,
+  obj,
+  percent,
+  port,
+  PortSelector,
+  ref,
+  str,
+  text,
+  uint32,
+  uint64,
+} from './common.js';
+import { arr, pathIssue, type KindDefinition } from './kind.js';
+
+const trafficPolicyFields = {
+  loadBalancer: ref('LoadBalancerSettings'),
+  connectionPool: ref('ConnectionPoolSettings'),
+  outlierDetection: ref('OutlierDetection'),
+  tls: ref('ClientTLSSettings'),
+};
+
+const failover = obj({ from: str(), to: str() });
+
+const defs = {
+  DestinationRuleSpec: obj(
+    {
+      host: str('host'),
+      trafficPolicy: ref('TrafficPolicy'),
+      subsets: list(ref('Subset'), { uniqueBy: 'name' }),
+      exportTo: list(str('exportTo')),
+      workloadSelector: ref('WorkloadSelector'),
+    },
+    { required: ['host'] },
+  ),
+  TrafficPolicy: obj({
+    ...trafficPolicyFields,
+    portLevelSettings: list(ref('PortTrafficPolicy'), { maxItems: 4096 }),
+    tunnel: obj({ protocol: enumOf('CONNECT', 'POST'), targetHost: text(), targetPort: port }, { required: ['targetHost', 'targetPort'] }),
+    proxyProtocol: obj({ version: enumOf('V1', 'V2') }),
+    retryBudget: obj({ percent, minRetryConcurrency: uint32, budgetInterval: duration }),
+  }),
+  PortTrafficPolicy: obj({ port: ref('PortSelector'), ...trafficPolicyFields }),
+  PortSelector,
+  Subset: obj({ name: str('dnsLabel'), labels, trafficPolicy: ref('TrafficPolicy') }, { required: ['name'] }),
+  LoadBalancerSettings: obj(
+    {
+      simple: enumOf('UNSPECIFIED', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'ROUND_ROBIN', 'LEAST_REQUEST'),
+      consistentHash: ref('ConsistentHashLB'),
+      localityLbSetting: ref('LocalityLoadBalancerSetting'),
+      zoneAwareLbSetting: obj({ enabled: bool, failover: list(failover), failoverPriority: list(str()), minClusterSize: { type: 'integer', minimum: 1 } }),
+      warmupDurationSecs: duration,
+      warmup: obj({ duration, minimumPercent: percent, aggression: num(0) }, { required: ['duration'] }),
+    },
+    { exclusive: [['simple', 'consistentHash'], ['warmupDurationSecs', 'warmup']] },
+  ),
+  ConsistentHashLB: obj(
+    {
+      httpHeaderName: text('headerName'),
+      httpCookie: obj(
+        { name: text(), path: str(), ttl: duration, attributes: list(obj({ name: text(), value: str() }, { required: ['name'] })) },
+        { required: ['name'] },
+      ),
+      useSourceIp: bool,
+      httpQueryParameterName: text(),
+      ringHash: obj({ minimumRingSize: uint64 }),
+      maglev: obj({ tableSize: uint64 }),
+      minimumRingSize: uint64,
+    },
+    { exclusive: [['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'], ['ringHash', 'maglev']] },
+  ),
+  LocalityLoadBalancerSetting: obj({
+    distribute: list(obj({ from: str(), to: map(uint32) })),
+    failover: list(failover),
+    failoverPriority: list(str()),
+    enabled: bool,
+  }),
+  ConnectionPoolSettings: obj({
+    tcp: obj({
+      maxConnections: int32,
+      connectTimeout: duration,
+      tcpKeepalive: obj({ probes: uint32, time: duration, interval: duration }),
+      maxConnectionDuration: duration,
+      idleTimeout: duration,
+    }),
+    http: obj({
+      http1MaxPendingRequests: int32,
+      http2MaxRequests: int32,
+      maxRequestsPerConnection: int32,
+      maxRetries: int32,
+      idleTimeout: duration,
+      h2UpgradePolicy: enumOf('DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'),
+      useClientProtocol: bool,
+      maxConcurrentStreams: int32,
+      http2KeepAlive: obj({ interval: duration, timeout: duration }),
+    }),
+  }),
+  OutlierDetection: obj({
+    consecutiveErrors: int32,
+    splitExternalLocalOriginErrors: bool,
+    consecutiveLocalOriginFailures: uint32,
+    consecutiveGatewayErrors: uint32,
+    consecutive5xxErrors: uint32,
+    interval: duration,
+    baseEjectionTime: duration,
+    maxEjectionPercent: int(0, 100),
+    minHealthPercent: int(0, 100),
+    outlierDetectionHttpErrorCodes: list(int(100, 599)),
+  }),
+  ClientTLSSettings: obj({
+    mode: enumOf('DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'),
+    clientCertificate: str(),
+    privateKey: str(),
+    caCertificates: str(),
+    credentialName: str(),
+    subjectAltNames: list(text()),
+    sni: str(),
+    insecureSkipVerify: bool,
+    caCrl: str(),
+  }),
+};
+
+/** Every ClientTLSSettings of a rule (top level, per port, per subset) with its path. */
+function tlsSettings(dr: DestinationRule): [Segment[], ClientTLSSettings][] {
+  const out: [Segment[], ClientTLSSettings][] = [];
+  const fromPolicy = (policy: TrafficPolicy | undefined, at: Segment[]) => {
+    if (policy?.tls !== undefined) out.push([[...at, 'tls'], policy.tls]);
+    arr(policy?.portLevelSettings).forEach((p, i) => {
+      if (p?.tls !== undefined) out.push([[...at, 'portLevelSettings', i, 'tls'], p.tls]);
+    });
+  };
+  fromPolicy(dr.spec.trafficPolicy, ['spec', 'trafficPolicy']);
+  arr(dr.spec.subsets).forEach((subset, i) => fromPolicy(subset?.trafficPolicy, ['spec', 'subsets', i, 'trafficPolicy']));
+  return out;
+}
+
+const CERT_FIELDS = ['clientCertificate', 'privateKey', 'caCertificates', 'credentialName'] as const;
+
+/** Istio's TLS rules: ISTIO_MUTUAL uses the mesh certificates only; MUTUAL needs a client certificate. */
+function tlsRules(dr: DestinationRule): PathIssue[] {
+  const out: PathIssue[] = [];
+  for (const [at, tls] of tlsSettings(dr)) {
+    if (tls.mode === 'ISTIO_MUTUAL') {
+      for (const field of CERT_FIELDS) {
+        if (tls[field] !== undefined) out.push(pathIssue([...at, field], 'WEFT_CONFIG_EXCLUSIVE_FIELDS', `${JSON.stringify(field)} cannot be set with mode ISTIO_MUTUAL, which uses the mesh certificates`, 'key'));
+      }
+    } else if (tls.mode === 'MUTUAL' && tls.credentialName === undefined && (tls.clientCertificate === undefined || tls.privateKey === undefined)) {
+      out.push(pathIssue([...at, 'mode'], 'WEFT_CONFIG_MISSING_DEPENDENCY', 'mode MUTUAL needs clientCertificate and privateKey, or credentialName'));
+    }
+  }
+  return out;
+}
+
+export const destinationRule: KindDefinition<DestinationRule> = {
+  kind: 'DestinationRule',
+  group: 'networking.istio.io',
+  versions: ['v1', 'v1beta1', 'v1alpha3'],
+  namespaced: true,
+  schema: kindSchema({ kind: 'DestinationRule', group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], defs }),
+  crossChecks: [tlsRules],
+};

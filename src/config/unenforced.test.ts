@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Resource } from './generated/types.js';
+import { unenforcedFields, UNENFORCED_RULES } from './unenforced.js';
+import { parseResources } from './validate.js';
+
+function parse(text: string): Resource {
+  const r = parseResources(text, 'u.yaml');
+  assert.ok(r.ok);
+  return r.value[0]!;
+}
+
+test('lists each accepted-but-not-enforced field with its concrete path and reason', () => {
+  const vs = parse(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v}
+spec:
+  hosts: [a]
+  http:
+  - route: [{destination: {host: a}}]
+  - route: [{destination: {host: a}}]
+    retries: {attempts: 3}
+    fault: {abort: {httpStatus: 500}}
+`);
+  assert.deepEqual(unenforcedFields(vs), [
+    { path: 'spec.http[1].retries', reason: 'per-route retry policies are not applied yet' },
+    { path: 'spec.http[1].fault', reason: 'fault injection is not supported yet' },
+  ]);
+});
+
+test('conditional entries apply only to the values they name', () => {
+  const mesh = (mode: string) => parse(`apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {outboundTrafficPolicy: {mode: ${mode}}}\n`);
+  assert.deepEqual(unenforcedFields(mesh('REGISTRY_ONLY')), [{ path: 'spec.outboundTrafficPolicy.mode', reason: 'egress control is not built yet: traffic to hosts outside the registry is not blocked' }]);
+  assert.deepEqual(unenforcedFields(mesh('ALLOW_ANY')), []);
+});
+
+test('every rule names a field its kind\'s schema has', async () => {
+  const { kindDefinition } = await import('./schemas/index.js');
+  for (const rule of UNENFORCED_RULES) {
+    const kinds = rule.kind === '*' ? ['AuthorizationPolicy'] : [rule.kind];
+    for (const kind of kinds) {
+      const schema = kindDefinition(kind)!.schema as { $defs: Record<string, Record<string, unknown>>; properties: Record<string, unknown> };
+      let node: Record<string, unknown> | undefined = schema as unknown as Record<string, unknown>;
+      for (const part of rule.path.replace(/\[\*\]/g, '').split('.')) {
+        const deref = (n: Record<string, unknown> | undefined): Record<string, unknown> | undefined => {
+          let cur = n;
+          while (cur?.$ref !== undefined) cur = schema.$defs[String(cur.$ref).replace('#/$defs/', '')];
+          if (cur?.type === 'array') return deref(cur.items as Record<string, unknown>);
+          return cur;
+        };
+        node = deref(node);
+        node = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[part];
+        assert.ok(node !== undefined, `${kind} ${rule.path}: no field ${part}`);
+      }
+    }
+  }
+});

@@ -1,0 +1,110 @@
+// The one list of fields weft accepts (they validate, so Istio's YAML applies unchanged) but does
+// not act on yet. `weft apply` and `weft analyze` print each as "accepted, not enforced", so
+// nothing is silently ignored. When a later change enforces a field, it deletes its entry here.
+import type { Resource, ResourceKind } from './generated/types.js';
+import { formatPath, type Segment } from './path.js';
+
+/** A field of a kind that weft does not enforce; `[*]` in `path` stands for every list item. */
+export interface UnenforcedRule {
+  readonly kind: ResourceKind | '*';
+  readonly path: string;
+  readonly reason: string;
+  /** Only when the value passes this test (e.g. one enum value); absent = whenever the field is set. */
+  readonly when?: (value: unknown) => boolean;
+}
+
+/** A field of one resource that is accepted but not enforced, with why. */
+export interface UnenforcedField {
+  readonly path: string;
+  readonly reason: string;
+}
+
+const NO_WAYPOINTS = 'targetRef policies apply to waypoints and gateways; weft sidecars ignore them, as Istio sidecars do';
+const NO_GATEWAY = 'the weft gateway is not built yet';
+const NO_CLIENT_POLICY = 'outbound traffic policies (load balancing, pools, outlier detection, client TLS) are not applied yet';
+const NO_K8S = 'weft has no Kubernetes garbage collector or finalizers';
+
+export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
+  { kind: '*', path: 'metadata.finalizers', reason: NO_K8S },
+  { kind: '*', path: 'metadata.ownerReferences', reason: NO_K8S },
+  { kind: '*', path: 'metadata.generateName', reason: 'weft resources are named by metadata.name' },
+
+  { kind: 'RequestAuthentication', path: 'spec.targetRef', reason: NO_WAYPOINTS },
+  { kind: 'RequestAuthentication', path: 'spec.targetRefs', reason: NO_WAYPOINTS },
+
+  { kind: 'AuthorizationPolicy', path: 'spec.targetRef', reason: NO_WAYPOINTS },
+  { kind: 'AuthorizationPolicy', path: 'spec.targetRefs', reason: NO_WAYPOINTS },
+
+  { kind: 'DestinationRule', path: 'spec.trafficPolicy', reason: NO_CLIENT_POLICY },
+  { kind: 'DestinationRule', path: 'spec.subsets[*].trafficPolicy', reason: NO_CLIENT_POLICY },
+  { kind: 'DestinationRule', path: 'spec.workloadSelector', reason: 'DestinationRules apply to every client in scope; per-workload selection is not supported yet' },
+
+  { kind: 'VirtualService', path: 'spec.gateways', reason: NO_GATEWAY },
+  { kind: 'VirtualService', path: 'spec.tls', reason: 'TLS (SNI) routing is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.tcp', reason: 'TCP routing is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].retries', reason: 'per-route retry policies are not applied yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].fault', reason: 'fault injection is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].mirror', reason: 'traffic mirroring is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].mirrors', reason: 'traffic mirroring is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].mirrorPercent', reason: 'traffic mirroring is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].mirrorPercentage', reason: 'traffic mirroring is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].corsPolicy', reason: 'CORS policies are not applied yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].delegate', reason: 'VirtualService delegation is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].match[*].gateways', reason: NO_GATEWAY },
+  { kind: 'VirtualService', path: 'spec.http[*].match[*].statPrefix', reason: 'per-route statistics prefixes are not emitted' },
+
+  { kind: 'Gateway', path: 'spec.servers', reason: NO_GATEWAY },
+  { kind: 'Gateway', path: 'spec.selector', reason: NO_GATEWAY },
+
+  { kind: 'ServiceEntry', path: 'spec.resolution', when: (v) => v !== 'NONE' && v !== 'STATIC', reason: 'only resolution NONE and STATIC are supported yet' },
+  { kind: 'ServiceEntry', path: 'spec.workloadSelector', reason: 'ServiceEntry workload selection is not supported yet' },
+  { kind: 'ServiceEntry', path: 'spec.endpoints[*].network', reason: 'weft has one network' },
+  { kind: 'ServiceEntry', path: 'spec.endpoints[*].locality', reason: 'locality-aware load balancing is not supported yet' },
+  { kind: 'ServiceEntry', path: 'spec.endpoints[*].weight', reason: 'endpoint weights are not applied yet' },
+
+  {
+    kind: 'MeshConfig',
+    path: 'spec.outboundTrafficPolicy.mode',
+    when: (v) => v === 'REGISTRY_ONLY',
+    reason: 'egress control is not built yet: traffic to hosts outside the registry is not blocked',
+  },
+];
+
+function parsePattern(path: string): Segment[] {
+  return path.split('.').flatMap((part) => {
+    const m = /^([^[]+)((\[\*\])*)$/.exec(part);
+    if (m === null) throw new Error(`bad unenforced path ${path}`);
+    return [m[1]!, ...Array.from({ length: m[2]!.length / 3 }, () => '*')];
+  });
+}
+
+function* matches(value: unknown, pattern: readonly Segment[], at: Segment[]): Generator<[Segment[], unknown]> {
+  if (value === undefined) return;
+  if (pattern.length === 0) {
+    yield [at, value];
+    return;
+  }
+  const [head, ...rest] = pattern;
+  if (head === '*') {
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) yield* matches(value[i], rest, [...at, i]);
+    return;
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    yield* matches((value as Record<string, unknown>)[head!], rest, [...at, head!]);
+  }
+}
+
+/**
+ * The fields of `resource` that weft accepts but does not enforce, each with its concrete path
+ * (`spec.http[1].retries`) and the reason, from UNENFORCED_RULES.
+ */
+export function unenforcedFields(resource: Resource): UnenforcedField[] {
+  const out: UnenforcedField[] = [];
+  for (const rule of UNENFORCED_RULES) {
+    if (rule.kind !== '*' && rule.kind !== resource.kind) continue;
+    for (const [segments, value] of matches(resource, parsePattern(rule.path), [])) {
+      if (rule.when === undefined || rule.when(value)) out.push({ path: formatPath(segments), reason: rule.reason });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+// Computes a workload's snapshot from the registry, the trust bundle and the configuration. The
+// parts every sidecar shares (services, bundle, each resource's JSON) are computed once per
+// change, so a push to a thousand sidecars costs a thousand scope filters, not a thousand
+// serializations.
+import { key, type StoredResource } from '../../config/index.js';
+import { encodeSharedSnapshotPart, type ServiceMessage } from '../../api/control-plane-api.js';
+import type { ServiceRegistry } from '../../registry/index.js';
+import type { BuiltSnapshot, SubscribedWorkload } from './publisher.js';
+import { scopeResources } from './scope.js';
+
+export interface SnapshotSources {
+  readonly registry: ServiceRegistry;
+  readonly trustDomain: string;
+  /** DER of each trust anchor; its identity changes when the bundle does. */
+  trustBundle(): readonly Buffer[];
+  /** Every stored resource, and a number that changes whenever they do. */
+  resources(): { readonly revision: number; readonly items: readonly StoredResource[] };
+}
+
+export class SnapshotBuilder {
+  readonly #src: SnapshotSources;
+  #servicesFor = -1;
+  #services: ServiceMessage[] = [];
+  #resourcesFor = -1;
+  #sorted: readonly StoredResource[] = [];
+  #json = new Map<string, string>();
+  /** Workloads with equal namespace and labels receive equal resources: computed once per change. */
+  #scopes = new Map<string, { signature: string; resources: string[] }>();
+  #shared: { id: string; bytes: Buffer } | undefined;
+
+  constructor(sources: SnapshotSources) {
+    this.#src = sources;
+  }
+
+  build(workload: SubscribedWorkload): BuiltSnapshot {
+    const services = this.#currentServices();
+    const scope = this.#scopeOf(workload);
+    const bundle = this.#src.trustBundle();
+    const bundleId = bundle.map((b) => b.subarray(-16).toString('hex')).join('.');
+    const sharedId = `${this.#servicesFor}|${bundleId}`;
+    if (this.#shared?.id !== sharedId) this.#shared = { id: sharedId, bytes: encodeSharedSnapshotPart({ trustBundle: [...bundle], services }) };
+    return {
+      signature: `${sharedId}|${scope.signature}`,
+      servicesVersion: this.#servicesFor,
+      content: { trustDomain: this.#src.trustDomain, trustBundle: [...bundle], services, resources: scope.resources },
+      sharedEncoding: this.#shared.bytes,
+    };
+  }
+
+  #scopeOf(workload: SubscribedWorkload): { signature: string; resources: string[] } {
+    const all = this.#currentResources();
+    const labels = Object.keys(workload.labels).sort().map((k) => `${k}=${workload.labels[k]}`);
+    const cacheKey = `${workload.namespace}|${labels.join(',')}`;
+    let scope = this.#scopes.get(cacheKey);
+    if (scope === undefined) {
+      const scoped = scopeResources(all, workload);
+      const ids = scoped.map((r) => `${key(r)}@${r.metadata.resourceVersion}`);
+      scope = { signature: ids.join(','), resources: scoped.map((r, i) => this.#jsonOf(ids[i]!, r)) };
+      this.#scopes.set(cacheKey, scope);
+    }
+    return scope;
+  }
+
+  #currentServices(): ServiceMessage[] {
+    const registry = this.#src.registry;
+    if (this.#servicesFor !== registry.version) {
+      this.#servicesFor = registry.version;
+      this.#services = registry.services().map((s) => ({
+        name: s.name,
+        namespace: s.namespace,
+        ports: s.ports.map((p) => ({ ...p })),
+        endpoints: s.endpoints.map((e) => ({ ...e, labels: { ...e.labels } })),
+        identities: [...s.identities],
+      }));
+    }
+    return this.#services;
+  }
+
+  #currentResources(): readonly StoredResource[] {
+    const { revision, items } = this.#src.resources();
+    if (revision !== this.#resourcesFor) {
+      this.#resourcesFor = revision;
+      this.#scopes.clear();
+      this.#sorted = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      const live = new Set(this.#sorted.map((r) => `${key(r)}@${r.metadata.resourceVersion}`));
+      for (const id of this.#json.keys()) if (!live.has(id)) this.#json.delete(id);
+    }
+    return this.#sorted;
+  }
+
+  #jsonOf(id: string, resource: StoredResource): string {
+    let json = this.#json.get(id);
+    if (json === undefined) this.#json.set(id, (json = JSON.stringify(resource)));
+    return json;
+  }
+}

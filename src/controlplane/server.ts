@@ -1,0 +1,467 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  experimental,
+  Metadata,
+  Server,
+  status,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { JoinTokenStore } from '../attest/index.js';
+import { CertificateAuthority, type CaCredential } from '../ca/index.js';
+import { parseCertificatesPem, verifyX509Svid, bundleFromPem } from '../identity/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { describeError, isWeftError } from '../lib/errors.js';
+import { parseDuration } from '../lib/duration.js';
+import { writeFileAtomic } from '../lib/files.js';
+import { ServiceRegistry, type ServiceProtocol, type Workload } from '../registry/index.js';
+import {
+  DiscoveryService,
+  IdentityService,
+  RegistryService,
+  type DeregisterRequest,
+  type KeepAliveRequest,
+  type KeepAliveResponse,
+  type MeshSnapshot,
+  type RegisterRequest,
+  type RegisterResponse,
+  type SignCertificateRequest,
+  type SignCertificateResponse,
+  type SubscribeRequest,
+} from '../api/control-plane-api.js';
+import { analyze, defaultMeshConfigSpec, DirectoryConfigStore, key, type ConfigStore, type Finding, type MeshConfig, type StoredResource } from '../config/index.js';
+import type { ResourceSource } from './admin/routes.js';
+import { parseSources } from './admin/service.js';
+import { AdminError, startAdminApi } from './admin/index.js';
+import { authzCheck, parseAuthzCheck } from './admin/authz-check.js';
+import type { AdminListener } from './admin/listener.js';
+import { SnapshotPublisher, type SubscriberStatus } from './discovery/publisher.js';
+import { SnapshotBuilder } from './discovery/snapshot-builder.js';
+import { ServingIdentity } from './serving-identity.js';
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  /** Where sidecars reach the gRPC API; port 0 picks a free one. */
+  listen: { host: string; port: number };
+  /**
+   * The admin address: health and readiness over plain HTTP, the admin API over TLS (admin SVID
+   * or admin token). admin.conf in the data directory tells the CLI how to reach it.
+   */
+  admin?: { host: string; port: number };
+  /** Where the configuration lives; the directory store under <dataDir>/config by default. */
+  store?: ConfigStore;
+  /** Trust domain of a CA created on first start; an existing CA keeps its own. */
+  trustDomain?: string;
+  leaseMs?: number;
+  clock?: Clock;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** What the caller proved: a join token, or its current SVID over mTLS. */
+interface Caller {
+  spiffeId: string;
+  credential: CaCredential;
+}
+
+const CODE_BY_ERROR: Record<string, status> = {
+  WEFT_TOKEN_MALFORMED: status.UNAUTHENTICATED,
+  WEFT_TOKEN_FOREIGN: status.UNAUTHENTICATED,
+  WEFT_TOKEN_FORGED: status.UNAUTHENTICATED,
+  WEFT_TOKEN_UNKNOWN: status.UNAUTHENTICATED,
+  WEFT_TOKEN_EXPIRED: status.UNAUTHENTICATED,
+  WEFT_TOKEN_REVOKED: status.UNAUTHENTICATED,
+  WEFT_TOKEN_REUSED: status.UNAUTHENTICATED,
+  WEFT_REGISTRATION_INVALID: status.INVALID_ARGUMENT,
+  WEFT_REGISTRATION_FORBIDDEN: status.PERMISSION_DENIED,
+  WEFT_WORKLOAD_NOT_FOUND: status.NOT_FOUND,
+};
+
+/**
+ * The control plane: the CA, join-token checks and the service registry behind a gRPC API on TLS.
+ * Sidecars sign their first CSR with a join token and every later call with their SVID (mTLS).
+ */
+export class ControlPlane {
+  readonly ca: CertificateAuthority;
+  readonly tokens: JoinTokenStore;
+  readonly registry: ServiceRegistry;
+  readonly #opts: ControlPlaneOptions;
+  readonly #clock: Clock;
+  readonly #grpc = new Server();
+  readonly #serving: ServingIdentity;
+  readonly #publisher: SnapshotPublisher;
+  readonly #builder: SnapshotBuilder;
+  #resources: { revision: number; items: readonly StoredResource[] } = { revision: 0, items: [] };
+  #admin: AdminListener | undefined;
+  #store: ConfigStore | undefined;
+  readonly #verified = new Map<string, { spiffeId: string; serial: string; notBefore: number; notAfter: number }>();
+  #unwatch: (() => void) | undefined;
+  #expiry: NodeJS.Timeout | undefined;
+  #ready = false;
+  readonly #registryFile: string;
+  #saveTimer: NodeJS.Timeout | undefined;
+  port = 0;
+  adminPort = 0;
+
+  constructor(opts: ControlPlaneOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.ca = opts.trustDomain
+      ? CertificateAuthority.init(opts.dataDir, { trustDomain: opts.trustDomain, clock: this.#clock })
+      : CertificateAuthority.open(opts.dataDir, { clock: this.#clock });
+    this.tokens = JoinTokenStore.open(opts.dataDir, { clock: this.#clock });
+    this.registry = new ServiceRegistry({ trustDomain: this.ca.trustDomain, clock: this.#clock, leaseMs: opts.leaseMs });
+    this.#serving = new ServingIdentity(this.ca, this.#clock);
+    this.#registryFile = join(opts.dataDir, 'registry.json');
+    this.#restoreRegistry();
+    this.#builder = new SnapshotBuilder({
+      registry: this.registry,
+      trustDomain: this.ca.trustDomain,
+      trustBundle: () => parseCertificatesPem(this.ca.bundlePem()),
+      resources: () => this.#resources,
+    });
+    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log });
+    this.registry.onChange(() => {
+      this.#saveRegistrySoon();
+      this.#publisher.changed();
+    });
+    this.#grpc.addService(IdentityService.service, { signCertificate: this.#signCertificate.bind(this) });
+    this.#grpc.addService(RegistryService.service, {
+      register: this.#register.bind(this),
+      keepAlive: this.#keepAlive.bind(this),
+      deregister: this.#deregister.bind(this),
+    });
+    this.#grpc.addService(DiscoveryService.service, { subscribe: this.#subscribe.bind(this) });
+  }
+
+  /** Binds the gRPC and admin listeners; resolves once both accept connections. */
+  async start(): Promise<void> {
+    // Client certificates are requested but not required: a first contact has only a join token.
+    const creds = experimental.createCertificateProviderServerCredentials(this.#serving, this.#serving, false);
+    this.port = await new Promise<number>((resolve, reject) => {
+      this.#grpc.bindAsync(`${this.#opts.listen.host}:${this.#opts.listen.port}`, creds, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+    await this.#serving.delivered;
+    await this.#openStore();
+    if (this.#opts.admin) await this.#startAdmin(this.#opts.admin);
+    const leaseMs = this.registry.leaseMs;
+    this.#expiry = setInterval(() => this.registry.expire(), Math.max(100, Math.floor(leaseMs / 4))).unref();
+    this.#ready = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#ready = false;
+    clearInterval(this.#expiry);
+    if (this.#saveTimer) {
+      clearTimeout(this.#saveTimer);
+      this.#saveRegistry();
+    }
+    this.#serving.stop();
+    this.#publisher.close();
+    await new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
+    await this.#admin?.close();
+    this.#unwatch?.();
+    await this.#store?.close();
+  }
+
+  /** Replaces the configuration every snapshot is computed from; sidecars it concerns get a push. */
+  setResources(revision: number, items: readonly StoredResource[]): void {
+    this.#resources = { revision, items };
+    this.#publisher.changed();
+  }
+
+  /** Every subscribed sidecar with the state of its snapshot (`weft status`). */
+  subscribers(): SubscriberStatus[] {
+    return this.#publisher.status();
+  }
+
+  /** The version the next computed snapshot carries. */
+  get snapshotVersion(): number {
+    return this.#publisher.version;
+  }
+
+  // === identity ===
+
+  #signCertificate(call: ServerUnaryCall<SignCertificateRequest, SignCertificateResponse>, callback: sendUnaryData<SignCertificateResponse>): void {
+    try {
+      const { csr, joinToken, ttlSeconds } = call.request;
+      let caller: Caller;
+      if (joinToken.length > 0) {
+        const proven = this.tokens.verify(joinToken, { trustDomain: this.ca.trustDomain, caFingerprint: this.ca.rootFingerprint });
+        caller = { spiffeId: proven.spiffeId, credential: { kind: 'join-token', tokenId: proven.tokenId } };
+      } else {
+        caller = this.#authenticate(call);
+      }
+      const issued = this.ca.issue(csr, {
+        credential: caller.credential,
+        expectedSpiffeId: caller.spiffeId,
+        ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : this.#meshCertificateTtlMs(),
+      });
+      this.#log('svid.issued', { spiffeId: issued.spiffeId, serial: issued.serial, via: caller.credential.kind });
+      callback(null, {
+        spiffeId: issued.spiffeId,
+        certChain: [issued.leafDer, ...issued.chainPem.flatMap((p) => parseCertificatesPem(p))].map((d) => Buffer.from(d)),
+        trustBundle: parseCertificatesPem(issued.bundlePem),
+        serial: issued.serial,
+        notBefore: Math.floor(issued.notBefore.getTime() / 1000),
+        notAfter: Math.floor(issued.notAfter.getTime() / 1000),
+      });
+    } catch (err) {
+      this.#fail(callback, err, status.INVALID_ARGUMENT, 'svid.refused');
+    }
+  }
+
+  // === registry ===
+
+  #register(call: ServerUnaryCall<RegisterRequest, RegisterResponse>, callback: sendUnaryData<RegisterResponse>): void {
+    try {
+      const caller = this.#authenticate(call);
+      const r = call.request;
+      const w = this.registry.register(
+        {
+          namespace: r.namespace,
+          services: r.services,
+          ports: r.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol as ServiceProtocol })),
+          labels: r.labels,
+          address: r.address,
+          inboundPort: r.inboundPort,
+        },
+        caller.spiffeId,
+      );
+      this.#log('workload.registered', { workloadId: w.id, spiffeId: w.spiffeId, services: w.services, address: `${w.address}:${w.inboundPort}` });
+      callback(null, { workloadId: w.id, leaseSeconds: Math.ceil(this.registry.leaseMs / 1000) });
+    } catch (err) {
+      this.#fail(callback, err, status.INVALID_ARGUMENT, 'workload.refused');
+    }
+  }
+
+  #keepAlive(call: ServerUnaryCall<KeepAliveRequest, KeepAliveResponse>, callback: sendUnaryData<KeepAliveResponse>): void {
+    try {
+      const caller = this.#authenticate(call);
+      this.registry.keepAlive(call.request.workloadId, caller.spiffeId);
+      this.#publisher.touch(call.request.workloadId);
+      this.#saveRegistrySoon();
+      callback(null, { leaseSeconds: Math.ceil(this.registry.leaseMs / 1000) });
+    } catch (err) {
+      this.#fail(callback, err, status.INVALID_ARGUMENT);
+    }
+  }
+
+  #deregister(call: ServerUnaryCall<DeregisterRequest, object>, callback: sendUnaryData<object>): void {
+    try {
+      const caller = this.#authenticate(call);
+      this.registry.deregister(call.request.workloadId, caller.spiffeId);
+      this.#log('workload.deregistered', { workloadId: call.request.workloadId, spiffeId: caller.spiffeId });
+      callback(null, {});
+    } catch (err) {
+      this.#fail(callback, err, status.INVALID_ARGUMENT);
+    }
+  }
+
+  // === discovery ===
+
+  /** A sidecar's snapshot stream: the first message names its registration, later ones answer pushes. */
+  #subscribe(call: ServerDuplexStream<SubscribeRequest, MeshSnapshot>): void {
+    let caller: Caller;
+    try {
+      caller = this.#authenticate(call);
+    } catch (err) {
+      call.destroy(toServiceError(err, status.UNAUTHENTICATED));
+      return;
+    }
+    let subscribed = false;
+    const forget = () => this.#publisher.remove(call);
+    call.on('cancelled', forget);
+    call.on('close', forget);
+    call.on('error', forget);
+    call.on('end', () => {
+      forget();
+      call.end();
+    });
+    call.on('data', (message: SubscribeRequest) => {
+      if (subscribed) {
+        this.#publisher.answer(call, message);
+        return;
+      }
+      const workload = this.registry.workload(message.workloadId);
+      if (!workload) {
+        call.destroy(toServiceError(Object.assign(new Error(`no registration ${JSON.stringify(message.workloadId)}: register first`), { grpcCode: status.NOT_FOUND }), status.NOT_FOUND));
+        return;
+      }
+      if (workload.spiffeId !== caller.spiffeId) {
+        call.destroy(toServiceError(Object.assign(new Error(`registration ${workload.id} belongs to ${workload.spiffeId}, not ${caller.spiffeId}`), { grpcCode: status.PERMISSION_DENIED }), status.PERMISSION_DENIED));
+        return;
+      }
+      subscribed = true;
+      const notAfter = call.getAuthContext().sslPeerCertificate?.valid_to;
+      this.#publisher.add(call, { workloadId: workload.id, spiffeId: workload.spiffeId, namespace: workload.namespace, labels: workload.labels }, notAfter ? new Date(notAfter).toISOString() : undefined);
+    });
+  }
+
+  // === registry persistence ===
+
+  /** Registrations survive a restart (until their leases run out), so callers keep their endpoints. */
+  #restoreRegistry(): void {
+    if (!existsSync(this.#registryFile)) return;
+    try {
+      const saved = JSON.parse(readFileSync(this.#registryFile, 'utf8')) as { workloads: Workload[] };
+      const n = this.registry.restore(saved.workloads ?? []);
+      this.#log('registry.restored', { workloads: n });
+    } catch (err) {
+      this.#log('registry.restore_failed', { file: this.#registryFile, reason: describeError(err) });
+    }
+  }
+
+  /**
+   * Registrations and lease renewals are saved in batches (a storm of a thousand registrations is
+   * one write, not a thousand); a restart within a lease still finds them alive.
+   */
+  #saveRegistrySoon(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.#saveRegistry();
+    }, 250).unref();
+  }
+
+  #saveRegistry(): void {
+    writeFileAtomic(this.#registryFile, `${JSON.stringify({ workloads: this.registry.workloads() })}\n`, 0o600);
+  }
+
+  // === shared ===
+
+  /** The caller's identity from its client certificate, which must be a valid SVID of this CA now. */
+  #authenticate(call: { getAuthContext(): { sslPeerCertificate?: { raw: Buffer } } }): Caller {
+    const peer = call.getAuthContext().sslPeerCertificate;
+    if (!peer) {
+      throw Object.assign(new Error('no client certificate: present a join token to get an SVID, then call with it'), { grpcCode: status.UNAUTHENTICATED });
+    }
+    try {
+      const info = this.#verifyClientChain(peer.raw);
+      return { spiffeId: info.spiffeId, credential: { kind: 'svid', spiffeId: info.spiffeId, serial: info.serial } };
+    } catch (err) {
+      throw Object.assign(new Error(`client certificate refused: ${describeError(err)}`), { grpcCode: status.UNAUTHENTICATED });
+    }
+  }
+
+  /**
+   * A client's leaf, completed with this CA's chain, must be a valid X.509-SVID of the trust domain
+   * now. A leaf verified once is remembered (by its bytes) until it expires: every call of a
+   * sidecar presents the same certificate, and a thousand sidecars reconnecting at once should not
+   * each pay for a full chain verification per call.
+   */
+  #verifyClientChain(leaf: Buffer): { spiffeId: string; serial: string } {
+    const now = this.#clock.now();
+    const id = leaf.toString('base64');
+    const known = this.#verified.get(id);
+    if (known !== undefined && now >= known.notBefore && now < known.notAfter) return known;
+    const chain = [leaf, ...this.ca.chainPem().flatMap((p) => parseCertificatesPem(p))];
+    const info = verifyX509Svid(chain, bundleFromPem(this.ca.trustDomain, this.ca.bundlePem()), { clock: this.#clock });
+    const result = { spiffeId: info.spiffeId.text, serial: info.serial, notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
+    if (this.#verified.size >= 20_000) this.#verified.clear();
+    this.#verified.set(id, result);
+    return result;
+  }
+
+  #fail<T>(callback: sendUnaryData<T>, err: unknown, fallback: status, event?: string): void {
+    if (event) this.#log(event, { reason: describeError(err) });
+    callback(toServiceError(err, fallback), null);
+  }
+
+  #log(event: string, fields: Record<string, unknown>): void {
+    this.#opts.log?.(event, fields);
+  }
+
+  /** The store, and a snapshot recomputation after each of its changes. */
+  async #openStore(): Promise<void> {
+    this.#store = this.#opts.store ?? (await DirectoryConfigStore.open(join(this.#opts.dataDir, 'config'), { clock: this.#clock }));
+    this.#store.watch((event) => {
+      if (event.type === 'invalid') this.#log('config.file_invalid', { file: event.file, issues: event.issues.map((i) => `${i.line}:${i.column}: ${i.path}: ${i.message}`) });
+      else if (event.source === 'file') this.#log('config.file_changed', { change: event.type, resource: event.key, revision: event.revision });
+    });
+    const reload = async () => {
+      const revision = await this.#store!.revision();
+      const items = await this.#store!.list();
+      if (revision >= this.#resources.revision) this.setResources(revision, items);
+    };
+    this.#unwatch = this.#store.onChange(() => void reload().catch((err: unknown) => this.#log('config.reload_failed', { reason: describeError(err) })));
+    await reload();
+  }
+
+  /** Lints the stored configuration, with `sources` applied over it as if applied, against the registry. */
+  async #analyze(sources: readonly ResourceSource[]): Promise<Finding[]> {
+    const byKey = new Map((await this.#store!.list()).map((r) => [key(r), r] as const));
+    if (sources.length > 0) {
+      for (const r of parseSources(sources).resources) {
+        byKey.set(key(r), { ...r, metadata: { ...r.metadata, resourceVersion: '0', creationTimestamp: new Date(this.#clock.now()).toISOString(), generation: 0 } } as StoredResource);
+      }
+    }
+    const resources = [...byKey.values()];
+    const mesh = resources.find((r): r is StoredResource<MeshConfig> => r.kind === 'MeshConfig' && r.metadata.name === 'default');
+    const workloads = this.registry.workloads().map((w) => ({
+      namespace: w.namespace,
+      serviceAccount: w.spiffeId.split('/sa/')[1] ?? '',
+      labels: w.labels,
+      services: w.services.map((name) => ({ name, ports: w.ports })),
+    }));
+    return analyze({ resources, mesh: mesh?.spec ?? defaultMeshConfigSpec(), trustDomain: this.ca.trustDomain, workloads });
+  }
+
+  /** MeshConfig's certificate TTL: the lifetime of an SVID whose sidecar asks for none. */
+  #meshCertificateTtlMs(): number | undefined {
+    const ttl = this.#meshConfig()?.spec.certificate.ttl;
+    return ttl === undefined ? undefined : parseDuration(ttl);
+  }
+
+  #meshConfig(): StoredResource<MeshConfig> | undefined {
+    return this.#resources.items.find((r): r is StoredResource<MeshConfig> => r.kind === 'MeshConfig' && r.metadata.name === 'default');
+  }
+
+  /** The admin identities MeshConfig lists (full SPIFFE IDs). */
+  #adminIdentities(): readonly string[] {
+    return this.#meshConfig()?.spec.adminIdentities ?? [];
+  }
+
+  async #startAdmin(addr: { host: string; port: number }): Promise<void> {
+    this.#admin = await startAdminApi({
+      dataDir: this.#opts.dataDir,
+      host: addr.host,
+      port: addr.port,
+      credentials: this.#serving.credentials,
+      caFingerprint: this.ca.rootFingerprint,
+      trustDomain: this.ca.trustDomain,
+      store: this.#store!,
+      checkResources: (resources) => {
+        const mesh = resources.find((r): r is MeshConfig => r.kind === 'MeshConfig');
+        if (mesh?.spec.trustDomain !== undefined && mesh.spec.trustDomain !== this.ca.trustDomain) {
+          throw new AdminError('WEFT_ADMIN_BAD_REQUEST', `MeshConfig spec.trustDomain ${mesh.spec.trustDomain} is not this mesh's trust domain ${this.ca.trustDomain} (fixed when the CA was created); nothing was changed`);
+        }
+      },
+      ready: () => this.#ready,
+      verifySvid: (chain) => this.#verifyClientChain(chain[0]!).spiffeId,
+      adminIdentities: () => this.#adminIdentities(),
+      status: () => ({ snapshotVersion: this.#publisher.version, memory: memoryFigures(), sidecars: this.#publisher.status() }),
+      analyze: async (_overlay, sources) => ({ findings: await this.#analyze(sources) }),
+      authzCheck: async (body) => authzCheck(parseAuthzCheck(body), await this.#store!.list(), this.registry.workloads()),
+      audit: (entry) => this.ca.audit.append(entry as never),
+      log: (event, fields) => this.#log(event, fields),
+    });
+    this.#serving.onRenew((credentials) => this.#admin?.setCredentials(credentials));
+    this.adminPort = this.#admin.port;
+  }
+}
+
+function toServiceError(err: unknown, fallback: status): ServiceError {
+  const explicit = (err as { grpcCode?: status }).grpcCode;
+  const code = explicit ?? (isWeftError(err) ? (CODE_BY_ERROR[err.code] ?? fallback) : status.INTERNAL);
+  const details = describeError(err);
+  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+}
+
+/** The control plane's own memory, in bytes, as `weft status -o json` reports it. */
+function memoryFigures(): { rss: number; heapUsed: number; external: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+}

@@ -1,0 +1,20 @@
+// Named diagnostics channels of the data path (style.md §15), for tests and tracing tools to
+// observe events without a logger. Publishing costs nothing when no one subscribes.
+import { channel } from 'node:diagnostics_channel';
+
+/**
+ * A peer refused at the inbound port (InboundRefusedMessage). `stage`: 'tls' the handshake
+ * failed, 'chain' no certificate or one that does not chain to the bundle, 'svid' a leaf that
+ * breaks the X.509-SVID rules, 'alpn' a verified peer that does not speak h2.
+ */
+export const inboundRefusedChannel = channel('weft:proxy:inbound:refused');
+
+/** An outbound session was opened: `{ endpoint, peer }`. */
+export const sessionOpenedChannel = channel('weft:proxy:outbound:session-opened');
+
+export interface InboundRefusedMessage {
+  readonly stage: 'tls' | 'chain' | 'svid' | 'alpn';
+  readonly remote: string;
+  readonly reason: string;
+  readonly peer?: string;
+}

@@ -1,0 +1,208 @@
+// Inbound stage 1: accept mTLS from other sidecars. OpenSSL verifies the chain against our
+// bundle; the peer must be `authorized` by it, then pass the X.509-SVID leaf rules and have
+// negotiated h2. Only then is the socket handed to an HTTP/2 session (a plaintext h2 server fed
+// the TLS socket): a refused peer never gets a session, so not a byte of its reaches the app.
+// The first byte of a connection tells TLS (0x16) from plaintext; plaintext is served only while
+// PeerAuthentication puts the port in PERMISSIVE or DISABLE, and closed unanswered under STRICT.
+import { createServer as createH2Server, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../telemetry/logger.js';
+import { inboundRefusedChannel, type InboundRefusedMessage } from '../diagnostics.js';
+import { ProxyError } from '../errors.js';
+import { PeerVerifier } from '../peer-identity.js';
+import type { ProxyStats } from '../stats.js';
+import { MESH_ALPN, serverContextOptions, serverTlsOptions } from '../tls-contexts.js';
+import type { SidecarIdentity } from '../types.js';
+import { xfccValue } from './xfcc.js';
+
+/** What the request stages need to know about the connection a stream arrived on. */
+export interface InboundConnection {
+  readonly peerSpiffeId: string;
+  /** The x-forwarded-client-cert value for every request of this connection. */
+  readonly xfcc: string;
+}
+
+export type InboundStreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection) => void;
+
+const kConn = Symbol('weft.inbound.connection');
+type Tagged = { [kConn]?: InboundConnection };
+
+/** HTTP/2 settings of the mesh hop: room for bulk bodies without unbounded buffering. */
+export const MESH_H2_SETTINGS = { initialWindowSize: 256 * 1024, maxConcurrentStreams: 1000 } as const;
+/** Connection-level receive window; streams are still paced by their own windows. */
+export const MESH_CONNECTION_WINDOW = 16 << 20;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A session with no frames for this long is closed gracefully (a peer that vanished without a FIN). */
+const SESSION_IDLE_MS = 600_000;
+
+// === InboundListener ===
+
+/** The mTLS listener; see the file header. */
+export class InboundListener {
+  readonly #net: NetServer;
+  readonly #tls: TlsServer;
+  readonly #h2: Http2Server;
+  readonly #plain: HttpServer | undefined;
+  readonly #acceptPlaintext: () => boolean;
+  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #sockets = new Set<Socket>();
+  readonly #stats: ProxyStats;
+  readonly #logger: Logger;
+  readonly #verifier: PeerVerifier;
+  #identity: SidecarIdentity;
+  #draining = false;
+
+  constructor(opts: {
+    identity: SidecarIdentity;
+    stats: ProxyStats;
+    logger: Logger;
+    clock: Clock;
+    onStream: InboundStreamHandler;
+    /** Whether a plaintext client may be served now (PERMISSIVE/DISABLE); absent: never. */
+    acceptPlaintext?: () => boolean;
+    onPlainRequest?: (req: IncomingMessage, res: ServerResponse) => void;
+  }) {
+    this.#identity = opts.identity;
+    this.#acceptPlaintext = opts.acceptPlaintext ?? (() => false);
+    this.#plain = opts.onPlainRequest === undefined ? undefined : createHttpServer({ requestTimeout: 0, headersTimeout: 30_000 }, opts.onPlainRequest);
+    this.#net = createNetServer({ noDelay: true }, (socket) => this.#sniff(socket));
+    this.#stats = opts.stats;
+    this.#logger = opts.logger;
+    this.#verifier = new PeerVerifier(opts.identity, opts.clock);
+    // `noDelay` is net.Server's option, which tls.Server passes on; @types/node lacks it there.
+    this.#tls = createTlsServer({ ...serverTlsOptions(opts.identity), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true } as object);
+    this.#h2 = createH2Server({ settings: MESH_H2_SETTINGS, maxSessionMemory: 64 });
+    this.#tls.on('connection', (socket: Socket) => this.#onConnection(socket));
+    this.#tls.on('secureConnection', (socket: TLSSocket) => this.#onSecureConnection(socket));
+    this.#tls.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      this.#stats.inbound_tls_handshake_failures_total++;
+      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      this.#logger.log('info', 'inbound.tls.failed', { remote, error: err.message });
+      if (inboundRefusedChannel.hasSubscribers) inboundRefusedChannel.publish({ stage: 'tls', remote, reason: err.message } satisfies InboundRefusedMessage);
+    });
+    this.#h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
+    const onStream = opts.onStream;
+    this.#h2.on('stream', function (this: Http2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) {
+      onStream(stream, headers, flags, (stream.session as unknown as Tagged)[kConn]!);
+    });
+  }
+
+  /** Binds; resolves with the port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#net.once('error', reject);
+      this.#net.listen(port, host, () => {
+        this.#net.off('error', reject);
+        resolve((this.#net.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /** New handshakes present the new certificate and trust the new bundle; live sessions go on. */
+  updateIdentity(identity: SidecarIdentity): void {
+    this.#verifier.update(identity);
+    this.#tls.setSecureContext(serverContextOptions(identity));
+    this.#identity = identity;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Stops accepting, sends GOAWAY on every session (streams already open finish), waits until
+   * they close or `deadline` (a promise) settles, then destroys whatever is left.
+   */
+  async drain(deadline: Promise<void>): Promise<void> {
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+    this.#plain?.closeIdleConnections();
+    for (const s of this.#sessions) s.close();
+    await Promise.race([closed, deadline]);
+    for (const s of this.#sessions) s.destroy();
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  /** TLS or plaintext, by the first byte; a plaintext client on a STRICT port is closed unanswered. */
+  #sniff(socket: Socket): void {
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => undefined);
+    socket.once('readable', () => {
+      const head = socket.read(1) as Buffer | null;
+      if (head === null) return void socket.destroy();
+      socket.unshift(head);
+      socket.setTimeout(0);
+      if (head[0] === 0x16) {
+        this.#tls.emit('connection', socket);
+      } else if (this.#plain !== undefined && !this.#draining && this.#acceptPlaintext()) {
+        this.#onConnection(socket);
+        this.#plain.emit('connection', socket);
+      } else {
+        this.#stats.inbound_plaintext_refused_total++;
+        this.#logger.log('info', 'inbound.plaintext.refused', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: 'mTLS mode STRICT: plaintext is not accepted on this port' });
+        socket.destroy();
+      }
+    });
+  }
+
+  #onConnection(socket: Socket): void {
+    const stats = this.#stats;
+    stats.inbound_connections_total++;
+    stats.inbound_connections_active++;
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      stats.inbound_connections_active--;
+      this.#sockets.delete(socket);
+    });
+  }
+
+  #onSecureConnection(socket: TLSSocket): void {
+    this.#stats.inbound_tls_handshakes_total++;
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    let conn: InboundConnection;
+    try {
+      const peer = this.#verifier.verifyClient(socket);
+      if (socket.alpnProtocol !== MESH_ALPN) {
+        this.#refuse(socket, remote, 'alpn', `peer did not negotiate ${MESH_ALPN} (ALPN ${String(socket.alpnProtocol)})`, peer.spiffeId);
+        return;
+      }
+      conn = { peerSpiffeId: peer.spiffeId, xfcc: xfccValue(this.#identity.spiffeId, peer) };
+    } catch (err) {
+      const stage = err instanceof ProxyError && err.fields.stage === 'chain' ? 'chain' : 'svid';
+      this.#refuse(socket, remote, stage, (err as Error).message, undefined);
+      return;
+    }
+    (socket as Tagged)[kConn] = conn;
+    this.#logger.log('debug', 'inbound.peer.accepted', { remote, peer: conn.peerSpiffeId });
+    this.#h2.emit('connection', socket);
+  }
+
+  #refuse(socket: TLSSocket, remote: string, stage: InboundRefusedMessage['stage'], reason: string, peer: string | undefined): void {
+    this.#stats.inbound_peer_refused_total++;
+    this.#logger.log('warn', 'inbound.peer.refused', { remote, stage, reason, ...(peer ? { peer } : {}) });
+    socket.destroy();
+    if (inboundRefusedChannel.hasSubscribers) inboundRefusedChannel.publish({ stage, remote, reason, ...(peer ? { peer } : {}) } satisfies InboundRefusedMessage);
+  }
+
+  #onSession(session: ServerHttp2Session): void {
+    const conn = (session.socket as unknown as Tagged)[kConn];
+    (session as unknown as Tagged)[kConn] = conn;
+    this.#sessions.add(session);
+    this.#stats.inbound_sessions_active++;
+    session.setLocalWindowSize(MESH_CONNECTION_WINDOW);
+    session.setTimeout(SESSION_IDLE_MS, () => session.close());
+    session.on('error', (err: Error) => this.#logger.log('debug', 'inbound.session.error', { peer: conn?.peerSpiffeId, error: err.message }));
+    session.once('close', () => {
+      this.#sessions.delete(session);
+      this.#stats.inbound_sessions_active--;
+    });
+  }
+}

@@ -1,0 +1,285 @@
+// Outbound stages 2-4 for one request: pick an endpoint, get a verified session, check secure
+// naming, then carry the HTTP/1.1 exchange as one HTTP/2 stream, bodies relayed both ways with backpressure. A
+// request the peer never processed (refused stream, GOAWAY, a session that died before sending)
+// is retried on a fresh session; anything else that fails is rescued into a 502/503.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { Logger } from '../../telemetry/logger.js';
+import { ProxyError } from '../errors.js';
+import { h1ToH2Headers, h2ToH1Headers } from '../hop-headers.js';
+import { rescueH1 } from '../rescue.js';
+import type { ProxyStats } from '../stats.js';
+import type { Endpoint, ServiceEntry } from '../types.js';
+import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
+import type { RoundRobin, Target } from './route.js';
+
+const kExchange = Symbol('weft.outbound.exchange');
+type Tagged = { [kExchange]?: OutboundExchange };
+
+/** Attempts per request: endpoints tried after connect failures, refused streams, secure-naming misses. */
+const MAX_ATTEMPTS = 3;
+
+/** What every exchange shares; one per proxy. */
+export interface OutboundContext {
+  readonly pool: SessionPool;
+  readonly balancer: RoundRobin;
+  readonly stats: ProxyStats;
+  readonly logger: Logger;
+  readonly emitErrorHeaders: boolean;
+  /** True once the listener drains: responses then close their HTTP/1.1 connection. */
+  readonly draining: boolean;
+  /** Called once per request when it is over, whatever the outcome. */
+  readonly done: () => void;
+}
+
+// === OutboundExchange ===
+
+/** One request from the app; event handlers are shared functions that find it through a symbol. */
+export class OutboundExchange {
+  readonly ctx: OutboundContext;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly target: Target;
+  readonly entry: ServiceEntry;
+  readonly h2Headers: OutgoingHttpHeaders;
+  readonly noRequestBody: boolean;
+  attempts = 0;
+  endpoint: Endpoint | undefined;
+  ms: MeshSession | undefined;
+  stream: ClientHttp2Stream | undefined;
+  /** Sends of this request that the peer provably never processed, each retried once more. */
+  unsentRetries = 0;
+  lastError: ProxyError | undefined;
+  /** Endpoints that failed this request (connect, secure naming); the balancer passes over them. */
+  failedKeys: string[] | undefined;
+  responded = false;
+  over = false;
+
+  constructor(ctx: OutboundContext, req: IncomingMessage, res: ServerResponse, target: Target, entry: ServiceEntry) {
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.target = target;
+    this.entry = entry;
+    const h = h1ToH2Headers(req.headers, {
+      ':method': req.method ?? 'GET',
+      ':path': target.path,
+      ':authority': target.authority,
+      ':scheme': 'http',
+    });
+    // This hop already answered any `Expect: 100-continue` (Node's server sends the 100).
+    if (h.expect !== undefined) delete h.expect;
+    this.h2Headers = h;
+    const length = req.headers['content-length'];
+    this.noRequestBody = req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+    (res as Tagged)[kExchange] = this;
+    res.once('close', onResClose);
+  }
+
+  /** Picks the next endpoint and sends on its session, opening one if needed. */
+  attempt(): void {
+    if (this.over) return;
+    const ctx = this.ctx;
+    if (this.attempts >= MAX_ATTEMPTS || this.attempts >= Math.max(this.entry.endpoints.length, 2)) {
+      this.fail(this.lastError ?? new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'no sidecar of the service could take the request'));
+      return;
+    }
+    this.attempts++;
+    const ep = ctx.balancer.pick(this.entry, this.failedKeys !== undefined || ctx.pool.anyDown ? this : undefined);
+    if (ep === undefined) {
+      this.fail(new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${this.target.service}.${this.target.namespace}" has no endpoints`));
+      return;
+    }
+    this.endpoint = ep;
+    const key = endpointKey(ep);
+    const ms = ctx.pool.get(key);
+    if (ms !== undefined) {
+      this.onSession(ms);
+      return;
+    }
+    ctx.pool.connect(ep, key).then(
+      (s) => this.onSession(s),
+      (err: unknown) => {
+        (this.failedKeys ??= []).push(key);
+        this.lastError = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
+        this.attempt();
+      },
+    );
+  }
+
+  /** For the balancer: endpoints known down, or that already failed this request. */
+  avoids(ep: Endpoint): boolean {
+    const key = endpointKey(ep);
+    return this.ctx.pool.isDown(key) || (this.failedKeys !== undefined && this.failedKeys.includes(key));
+  }
+
+  onSession(ms: MeshSession): void {
+    if (this.over) return;
+    // Secure naming: the server must hold one of the identities registered for the service.
+    if (!this.entry.identities.has(ms.peerSpiffeId)) {
+      this.ctx.stats.outbound_requests_secure_naming_total++;
+      (this.failedKeys ??= []).push(ms.key);
+      const expected = [...this.entry.identities];
+      this.ctx.logger.log('warn', 'outbound.secure_naming.mismatch', {
+        service: `${this.target.service}.${this.target.namespace}`,
+        endpoint: ms.key,
+        expected,
+        actual: ms.peerSpiffeId,
+      });
+      this.lastError = new ProxyError('WEFT_PROXY_SECURE_NAMING', 'the peer sidecar is not an identity of the service', {
+        message: `secure naming: ${ms.key} is ${ms.peerSpiffeId}, service ${this.target.service}.${this.target.namespace} allows ${expected.join(', ')}`,
+        fields: { endpoint: ms.key, expected, actual: ms.peerSpiffeId },
+      });
+      this.attempt();
+      return;
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = ms.session.request(this.h2Headers, { endStream: this.noRequestBody });
+    } catch (err) {
+      // The session started closing between get() and request(): nothing was sent.
+      this.ctx.pool.evict(ms);
+      this.retryUnsent(err);
+      return;
+    }
+    this.ms = ms;
+    this.stream = stream;
+    (stream as Tagged)[kExchange] = this;
+    stream.on('response', onStreamResponse);
+    stream.on('error', onStreamError);
+    stream.once('close', onStreamClose);
+    if (!this.noRequestBody) this.req.pipe(stream);
+  }
+
+  retryUnsent(cause: unknown): void {
+    this.ctx.stats.outbound_requests_retried_total++;
+    this.lastError = new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the connection', { cause });
+    // The endpoint did not fail; a GOAWAY'd session is no reason to move on from it.
+    if (++this.unsentRetries > MAX_ATTEMPTS) {
+      this.fail(this.lastError);
+      return;
+    }
+    this.attempts--;
+    this.attempt();
+  }
+
+  onResponse(headers: IncomingHttpHeaders, flags: number): void {
+    const status = Number(headers[':status']);
+    if (status >= 100 && status < 200) return; // interim responses are this hop's business
+    this.responded = true;
+    const res = this.res;
+    if (this.over || res.destroyed) return;
+    if (this.ctx.draining) res.shouldKeepAlive = false;
+    try {
+      res.writeHead(status, h2ToH1Headers(headers, [], false));
+    } catch (err) {
+      this.stream?.close(h2c.NGHTTP2_CANCEL);
+      this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'response headers cannot be relayed', { cause: err }));
+      return;
+    }
+    if ((flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0) {
+      res.end();
+      return;
+    }
+    // A hand-rolled relay rather than pipe(): two shared listeners instead of pipe's six
+    // closures per request; backpressure pauses the h2 stream until the app's socket drains.
+    const stream = this.stream!;
+    stream.on('data', onStreamData);
+    stream.once('end', onStreamEnd);
+  }
+
+  onStreamClose(): void {
+    const stream = this.stream!;
+    if (this.over) return;
+    if (this.responded) {
+      if (stream.rstCode === h2c.NGHTTP2_NO_ERROR) {
+        this.finish();
+        this.ctx.stats.outbound_requests_forwarded_total++;
+      } else {
+        // Cut mid-response: the app sees the connection drop, as from the server itself.
+        this.finish();
+        this.ctx.stats.outbound_requests_reset_total++;
+        this.res.destroy();
+      }
+      return;
+    }
+    // No response. Safe to resend only if the peer never processed it and no body byte is gone.
+    const unsent = stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM || stream.id === undefined;
+    if (unsent && (this.noRequestBody || !this.req.readableDidRead)) {
+      if (!this.noRequestBody) this.req.unpipe(stream);
+      this.ctx.pool.evict(this.ms!);
+      this.stream = undefined;
+      this.retryUnsent(new Error(`stream closed unsent (code ${stream.rstCode})`));
+      return;
+    }
+    this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar reset the request', { message: `stream reset by ${this.ms?.key} (code ${stream.rstCode})` }));
+  }
+
+  /** The app went away (or the response was fully written). */
+  onResClose(): void {
+    if (this.over) return;
+    if (this.res.writableFinished) return;
+    this.finish();
+    this.ctx.stats.outbound_requests_reset_total++;
+    if (this.stream !== undefined && !this.stream.destroyed) this.stream.close(h2c.NGHTTP2_CANCEL);
+  }
+
+  fail(err: ProxyError): void {
+    if (this.over) return;
+    this.finish();
+    const s = this.ctx.stats;
+    if (err.code === 'WEFT_PROXY_SECURE_NAMING') {
+      // counted per miss in onSession
+    } else if (err.code === 'WEFT_PROXY_NO_ENDPOINTS') s.outbound_requests_no_endpoints_total++;
+    else s.outbound_requests_upstream_error_total++;
+    if (this.stream !== undefined && !this.stream.destroyed) this.stream.close(h2c.NGHTTP2_CANCEL);
+    if (this.ctx.draining) this.res.shouldKeepAlive = false;
+    rescueH1(this.res, err, this.ctx.logger, this.ctx.emitErrorHeaders, {
+      service: `${this.target.service}.${this.target.namespace}`,
+      method: this.req.method,
+      path: this.target.path,
+      ...(this.endpoint ? { endpoint: endpointKey(this.endpoint) } : {}),
+    });
+  }
+
+  finish(): void {
+    this.over = true;
+    this.ctx.stats.outbound_requests_active--;
+    this.ctx.done();
+  }
+}
+
+function onStreamResponse(this: ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+  (this as Tagged)[kExchange]!.onResponse(headers, flags);
+}
+
+function onStreamData(this: ClientHttp2Stream, chunk: Buffer): void {
+  const res = (this as Tagged)[kExchange]!.res;
+  if (res.destroyed) return;
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once('drain', onResDrain);
+  }
+}
+
+function onStreamEnd(this: ClientHttp2Stream): void {
+  const res = (this as Tagged)[kExchange]!.res;
+  if (!res.destroyed) res.end();
+}
+
+function onResDrain(this: ServerResponse): void {
+  (this as Tagged)[kExchange]!.stream?.resume();
+}
+
+function onStreamError(this: ClientHttp2Stream): void {
+  // Decided on 'close', where rstCode tells a refused stream from a reset one.
+}
+
+function onStreamClose(this: ClientHttp2Stream): void {
+  const ex = (this as Tagged)[kExchange]!;
+  if (ex.stream === this) ex.onStreamClose();
+}
+
+function onResClose(this: ServerResponse): void {
+  (this as Tagged)[kExchange]!.onResClose();
+}

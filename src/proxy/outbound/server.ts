@@ -1,0 +1,109 @@
+// The outbound listener: an explicit HTTP/1.1 proxy on loopback for the local app. Routes each
+// request (route.ts), then hands it to an OutboundExchange (forward.ts).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../telemetry/logger.js';
+import { ProxyError } from '../errors.js';
+import { rescueH1 } from '../rescue.js';
+import type { ProxyStats } from '../stats.js';
+import type { ServiceDirectory } from '../types.js';
+import { OutboundExchange, type OutboundContext } from './forward.js';
+import type { SessionPool } from './pool.js';
+import { parseTarget, RoundRobin } from './route.js';
+
+// === OutboundListener ===
+
+export class OutboundListener {
+  readonly #server: Server;
+  readonly #directory: ServiceDirectory;
+  readonly #clusterSuffix: string;
+  readonly #stats: ProxyStats;
+  readonly #logger: Logger;
+  readonly #emitErrorHeaders: boolean;
+  readonly #ctx: { -readonly [K in keyof OutboundContext]: OutboundContext[K] };
+  #onIdle: (() => void) | undefined;
+
+  constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean }) {
+    this.#directory = opts.directory;
+    this.#clusterSuffix = `.${opts.clusterDomain}`;
+    this.#stats = opts.stats;
+    this.#logger = opts.logger;
+    this.#emitErrorHeaders = opts.emitErrorHeaders;
+    this.#ctx = {
+      pool: opts.pool,
+      balancer: new RoundRobin(),
+      stats: opts.stats,
+      logger: opts.logger,
+      emitErrorHeaders: opts.emitErrorHeaders,
+      draining: false,
+      done: () => {
+        if (this.#onIdle !== undefined && this.#stats.outbound_requests_active === 0) this.#onIdle();
+      },
+    };
+    // Loopback only, so no slow-client defence is needed; Node's 5-minute requestTimeout would cut
+    // long uploads and long polls, so it is off.
+    this.#server = createServer({ noDelay: true, keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => this.#onRequest(req, res));
+    this.#server.on('connection', (socket: Socket) => {
+      const stats = this.#stats;
+      stats.outbound_connections_total++;
+      stats.outbound_connections_active++;
+      socket.once('close', () => stats.outbound_connections_active--);
+    });
+    this.#server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      if (err.code !== 'ECONNRESET' && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\nx-weft-proxy-error: WEFT_PROXY_BAD_REQUEST: CONNECT is not supported\r\n\r\n');
+      this.#logger.log('info', 'outbound.connect.refused', { target: req.url });
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve((this.#server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, closes idle keep-alive connections, answers in-flight requests
+   * with `connection: close`, and resolves when they are done or `deadline` settles.
+   */
+  async drain(deadline: Promise<void>): Promise<void> {
+    this.#ctx.draining = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    if (this.#stats.outbound_requests_active > 0) {
+      const idle = new Promise<void>((resolve) => (this.#onIdle = resolve));
+      await Promise.race([idle, deadline]);
+    }
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const stats = this.#stats;
+    stats.outbound_requests_total++;
+    stats.outbound_requests_active++;
+    if (this.#ctx.draining) res.shouldKeepAlive = false;
+    let entry;
+    let target;
+    try {
+      target = parseTarget(req.url ?? '/', req.headers.host, this.#clusterSuffix);
+      entry = this.#directory.lookup(target.service, target.namespace);
+      if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
+    } catch (err) {
+      if (err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE') stats.outbound_requests_unknown_service_total++;
+      else stats.outbound_requests_bad_request_total++;
+      stats.outbound_requests_active--;
+      rescueH1(res, err, this.#logger, this.#emitErrorHeaders, { method: req.method, url: req.url, host: req.headers.host });
+      this.#ctx.done();
+      return;
+    }
+    new OutboundExchange(this.#ctx, req, res, target, entry).attempt();
+  }
+}

@@ -1,0 +1,60 @@
+// Data-path counters: plain number fields, incremented on the request path (no maps, no labels,
+// no allocation), read as a record at scrape time. Names follow Prometheus conventions: `_total`
+// for counters, none for gauges.
+
+/** Counters and gauges of one SidecarProxy. Fields are public for cheap increments inside src/proxy. */
+export class ProxyStats {
+  // --- inbound (mTLS from other sidecars) ---
+  inbound_connections_total = 0;
+  inbound_connections_active = 0;
+  inbound_tls_handshakes_total = 0;
+  inbound_tls_handshake_failures_total = 0;
+  /** Handshakes that completed but whose peer failed the X.509-SVID rules or did not speak h2. */
+  inbound_peer_refused_total = 0;
+  inbound_sessions_active = 0;
+  inbound_requests_total = 0;
+  inbound_requests_active = 0;
+  /** The app answered and the answer was relayed. */
+  inbound_requests_forwarded_total = 0;
+  /** The sidecar answered itself (app unreachable, draining). */
+  inbound_requests_failed_total = 0;
+  /** Cut short by either side after the response began. */
+  inbound_requests_reset_total = 0;
+  /** Refused by an AuthorizationPolicy (403 RBAC: access denied). */
+  inbound_requests_denied_total = 0;
+  /** Refused by RequestAuthentication: a token that failed verification (401, or 403 for its audience). */
+  inbound_requests_jwt_refused_total = 0;
+  /** Refused for a request path normalization cannot accept (400). */
+  inbound_requests_bad_path_total = 0;
+  /** Requests from plaintext clients on a PERMISSIVE port. */
+  inbound_plaintext_requests_total = 0;
+  /** Plaintext connections refused because the port is STRICT. */
+  inbound_plaintext_refused_total = 0;
+
+  // --- outbound (the app's explicit proxy) ---
+  outbound_connections_total = 0;
+  outbound_connections_active = 0;
+  outbound_requests_total = 0;
+  outbound_requests_active = 0;
+  outbound_requests_forwarded_total = 0;
+  outbound_requests_bad_request_total = 0;
+  outbound_requests_unknown_service_total = 0;
+  outbound_requests_no_endpoints_total = 0;
+  outbound_requests_secure_naming_total = 0;
+  outbound_requests_upstream_error_total = 0;
+  outbound_requests_reset_total = 0;
+  /** Requests re-sent on a fresh session because the first one refused or lost them unsent. */
+  outbound_requests_retried_total = 0;
+  outbound_sessions_opened_total = 0;
+  outbound_sessions_active = 0;
+  outbound_tls_handshakes_total = 0;
+  outbound_tls_handshake_failures_total = 0;
+
+  // --- lifecycle ---
+  identity_updates_total = 0;
+
+  /** A copy of every counter, by name. */
+  toRecord(): Record<string, number> {
+    return { ...this } as unknown as Record<string, number>;
+  }
+}

@@ -1,0 +1,64 @@
+import type { Clock } from '../lib/clock.js';
+import type { InboundPolicy } from './inbound/authorize.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/** What the sidecar is: its X.509-SVID, key and the trust anchors of its trust domain. */
+export interface SidecarIdentity {
+  /** spiffe://<trust domain>/ns/<namespace>/sa/<service account> */
+  spiffeId: string;
+  trustDomain: string;
+  /** PKCS#8 (or SEC1/PKCS#1) PEM of the private key. */
+  keyPem: string;
+  /** The leaf first, then any intermediates. */
+  certChainPem: string;
+  /** The X.509 authorities (roots) of the trust domain, PEM. */
+  bundlePem: string;
+}
+
+/** One workload of a service, reached through its sidecar's inbound port. */
+export interface Endpoint {
+  address: string;
+  /** The peer sidecar's inbound (mTLS) port. */
+  port: number;
+  spiffeId: string;
+  labels: Record<string, string>;
+}
+
+/** The answer for one service: where it runs and which identities may serve it. */
+export interface ServiceEntry {
+  readonly endpoints: readonly Endpoint[];
+  /** SPIFFE IDs registered for the service; a server outside this set is refused (secure naming). */
+  readonly identities: ReadonlySet<string>;
+}
+
+/**
+ * The proxy's view of the mesh's services. Called on every outbound request, so it must be a
+ * cheap in-memory lookup; the control-plane side replaces its content as snapshots arrive.
+ */
+export interface ServiceDirectory {
+  lookup(service: string, namespace: string): ServiceEntry | undefined;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface SidecarProxyOptions {
+  identity: SidecarIdentity;
+  directory: ServiceDirectory;
+  /** The mTLS listener other sidecars call; port 0 picks one. */
+  inbound: HostPort;
+  /** The local application, spoken to in plain HTTP/1.1. */
+  app: HostPort;
+  /** The explicit HTTP proxy the application calls out through (127.0.0.1); omitted: no outbound. */
+  outbound?: HostPort;
+  logger?: Logger;
+  clock?: Clock;
+  /** Service DNS suffix accepted after SERVICE.NAMESPACE; default 'svc.cluster.local'. */
+  clusterDomain?: string;
+  /** Set `x-weft-proxy-error` on locally generated errors (default true; switch off facing untrusted clients). */
+  emitErrorHeaders?: boolean;
+  /** The inbound policy in force, read per request (absent: no authorization stage). */
+  policy?: () => InboundPolicy | undefined;
+}

@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { parseSpiffeId, workloadOf } from '../identity/spiffe-id.js';
+import type { Clock } from '../lib/clock.js';
+import { systemClock } from '../lib/clock.js';
+import { RegistryError } from './errors.js';
+
+export const SERVICE_PROTOCOLS = ['HTTP', 'HTTP2', 'GRPC', 'TCP'] as const;
+export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
+
+export interface ServicePort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: ServiceProtocol;
+}
+
+/** What a workload says about itself when it registers; its identity comes from its SVID. */
+export interface Registration {
+  readonly namespace: string;
+  readonly services: readonly string[];
+  readonly ports: readonly ServicePort[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly address: string;
+  readonly inboundPort: number;
+}
+
+export interface Workload extends Registration {
+  readonly id: string;
+  readonly spiffeId: string;
+  readonly leaseExpiresAt: number;
+}
+
+export interface ServiceEndpoint {
+  readonly workloadId: string;
+  readonly address: string;
+  readonly port: number;
+  readonly spiffeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ServiceView {
+  readonly name: string;
+  readonly namespace: string;
+  readonly ports: readonly ServicePort[];
+  readonly endpoints: readonly ServiceEndpoint[];
+  /** The identities allowed to serve the service (secure naming). */
+  readonly identities: readonly string[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * The service registry: which workloads run, which services they serve, and where. Registrations
+ * hold a lease; a workload that stops renewing it leaves the registry at the next `expire()`.
+ *
+ * Secure naming: a workload may serve service S of namespace N only when its identity is
+ * spiffe://<td>/ns/N/sa/S, so the identities of a service are known before any workload registers
+ * and a workload with another identity can never add itself to the service's endpoints.
+ */
+export class ServiceRegistry {
+  readonly #trustDomain: string;
+  readonly #clock: Clock;
+  readonly #leaseMs: number;
+  readonly #workloads = new Map<string, Workload>();
+  readonly #listeners = new Set<() => void>();
+  #version = 1;
+
+  constructor(opts: { trustDomain: string; clock?: Clock; leaseMs?: number }) {
+    this.#trustDomain = opts.trustDomain;
+    this.#clock = opts.clock ?? systemClock;
+    this.#leaseMs = opts.leaseMs ?? 30_000;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /** Calls `listener` after every change; returns the function that unsubscribes it. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Registers a workload with identity `spiffeId`. The same identity registering the same address
+   * and port again replaces its earlier registration (a restarted sidecar).
+   *
+   * @throws RegistryError WEFT_REGISTRATION_INVALID for malformed fields, WEFT_REGISTRATION_FORBIDDEN
+   *   when the identity may not serve a service it names.
+   */
+  register(registration: Registration, spiffeId: string): Workload {
+    const reg = validateRegistration(registration);
+    this.#authorize(reg, spiffeId);
+    for (const [id, w] of this.#workloads) {
+      if (w.spiffeId === spiffeId && w.address === reg.address && w.inboundPort === reg.inboundPort) this.#workloads.delete(id);
+    }
+    const workload: Workload = {
+      ...reg,
+      id: randomBytes(9).toString('base64url'),
+      spiffeId,
+      leaseExpiresAt: this.#clock.now() + this.#leaseMs,
+    };
+    this.#workloads.set(workload.id, workload);
+    this.#changed();
+    return workload;
+  }
+
+  /** Extends a lease; the caller must be the workload's own identity. */
+  keepAlive(workloadId: string, spiffeId: string): Workload {
+    const w = this.#own(workloadId, spiffeId);
+    const renewed = { ...w, leaseExpiresAt: this.#clock.now() + this.#leaseMs };
+    this.#workloads.set(workloadId, renewed);
+    return renewed;
+  }
+
+  deregister(workloadId: string, spiffeId: string): void {
+    this.#own(workloadId, spiffeId);
+    this.#workloads.delete(workloadId);
+    this.#changed();
+  }
+
+  /** Removes every workload whose lease has run out; returns how many left. */
+  expire(): number {
+    const now = this.#clock.now();
+    let removed = 0;
+    for (const [id, w] of this.#workloads) {
+      if (w.leaseExpiresAt <= now) {
+        this.#workloads.delete(id);
+        removed++;
+      }
+    }
+    if (removed > 0) this.#changed();
+    return removed;
+  }
+
+  /** The workload registered under `workloadId`, if its lease still runs. */
+  workload(workloadId: string): Workload | undefined {
+    return this.#workloads.get(workloadId);
+  }
+
+  workloads(): Workload[] {
+    return [...this.#workloads.values()];
+  }
+
+  /**
+   * Loads workloads saved by an earlier run (e.g. `workloads()` written to disk), keeping only
+   * those whose lease has not run out, so a restarted control plane serves the same endpoints
+   * while sidecars reconnect. Each entry is validated like a new registration.
+   */
+  restore(saved: readonly Workload[]): number {
+    const now = this.#clock.now();
+    let restored = 0;
+    for (const w of saved) {
+      if (typeof w.leaseExpiresAt !== 'number' || w.leaseExpiresAt <= now || typeof w.id !== 'string') continue;
+      try {
+        const reg = validateRegistration(w);
+        this.#authorize(reg, w.spiffeId);
+        this.#workloads.set(w.id, { ...reg, id: w.id, spiffeId: w.spiffeId, leaseExpiresAt: w.leaseExpiresAt });
+        restored++;
+      } catch {
+        // A saved entry that no longer validates is dropped; its sidecar registers again.
+      }
+    }
+    if (restored > 0) this.#changed();
+    return restored;
+  }
+
+  /** Every service with at least one registered endpoint, sorted by namespace and name. */
+  services(): ServiceView[] {
+    const byKey = new Map<string, { name: string; namespace: string; ports: Map<number, ServicePort>; endpoints: ServiceEndpoint[] }>();
+    for (const w of this.#workloads.values()) {
+      for (const name of w.services) {
+        const key = `${w.namespace}/${name}`;
+        let svc = byKey.get(key);
+        if (!svc) byKey.set(key, (svc = { name, namespace: w.namespace, ports: new Map(), endpoints: [] }));
+        for (const p of w.ports) if (!svc.ports.has(p.port)) svc.ports.set(p.port, p);
+        svc.endpoints.push({ workloadId: w.id, address: w.address, port: w.inboundPort, spiffeId: w.spiffeId, labels: w.labels });
+      }
+    }
+    return [...byKey.keys()].sort().map((key) => {
+      const s = byKey.get(key)!;
+      return {
+        name: s.name,
+        namespace: s.namespace,
+        ports: [...s.ports.values()].sort((a, b) => a.port - b.port),
+        endpoints: s.endpoints.sort((a, b) => a.workloadId.localeCompare(b.workloadId)),
+        identities: [this.serviceIdentity(s.namespace, s.name)],
+      };
+    });
+  }
+
+  /** The one identity that may serve `name` in `namespace`. */
+  serviceIdentity(namespace: string, name: string): string {
+    return `spiffe://${this.#trustDomain}/ns/${namespace}/sa/${name}`;
+  }
+
+  #authorize(reg: Registration, spiffeId: string): void {
+    const id = parseSpiffeId(spiffeId);
+    const workload = id.trustDomain === this.#trustDomain ? workloadOf(id) : undefined;
+    if (!workload) {
+      throw new RegistryError('WEFT_REGISTRATION_FORBIDDEN', `identity ${spiffeId} is not a workload identity of trust domain ${this.#trustDomain}`);
+    }
+    if (workload.namespace !== reg.namespace) {
+      throw new RegistryError('WEFT_REGISTRATION_FORBIDDEN', `identity ${spiffeId} cannot register in namespace "${reg.namespace}": its namespace is "${workload.namespace}"`);
+    }
+    for (const service of reg.services) {
+      if (this.serviceIdentity(reg.namespace, service) !== spiffeId) {
+        throw new RegistryError(
+          'WEFT_REGISTRATION_FORBIDDEN',
+          `identity ${spiffeId} cannot serve ${service}.${reg.namespace}: only ${this.serviceIdentity(reg.namespace, service)} may (secure naming)`,
+        );
+      }
+    }
+  }
+
+  #own(workloadId: string, spiffeId: string): Workload {
+    const w = this.#workloads.get(workloadId);
+    if (!w || w.spiffeId !== spiffeId) {
+      throw new RegistryError('WEFT_WORKLOAD_NOT_FOUND', `no registration ${JSON.stringify(workloadId)} for ${spiffeId}: register again`);
+    }
+    return w;
+  }
+
+  #changed(): void {
+    this.#version++;
+    for (const listener of this.#listeners) listener();
+  }
+}
+
+function invalid(message: string): never {
+  throw new RegistryError('WEFT_REGISTRATION_INVALID', message);
+}
+
+/** Checks every field of a registration; the first problem is reported with its field name. */
+export function validateRegistration(reg: Registration): Registration {
+  if (!DNS_LABEL.test(reg.namespace)) invalid(`namespace ${JSON.stringify(reg.namespace)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
+  if (reg.services.length === 0) invalid('services: at least one service name is required');
+  for (const [i, s] of reg.services.entries()) {
+    if (!DNS_LABEL.test(s)) invalid(`services[${i}]: ${JSON.stringify(s)} is not a DNS label`);
+  }
+  if (new Set(reg.services).size !== reg.services.length) invalid('services: a service is listed twice');
+  for (const [i, p] of reg.ports.entries()) {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) invalid(`ports[${i}].port: ${p.port} is not a port number`);
+    if (!(SERVICE_PROTOCOLS as readonly string[]).includes(p.protocol)) invalid(`ports[${i}].protocol: ${JSON.stringify(p.protocol)} is not one of ${SERVICE_PROTOCOLS.join(', ')}`);
+  }
+  for (const [k, v] of Object.entries(reg.labels)) {
+    if (!LABEL_KEY.test(k)) invalid(`labels: ${JSON.stringify(k)} is not a valid label key`);
+    if (!LABEL_VALUE.test(v)) invalid(`labels.${k}: ${JSON.stringify(v)} is not a valid label value`);
+  }
+  if (isIP(reg.address) === 0) invalid(`address: ${JSON.stringify(reg.address)} is not an IP address`);
+  if (!Number.isInteger(reg.inboundPort) || reg.inboundPort < 1 || reg.inboundPort > 65535) invalid(`inboundPort: ${reg.inboundPort} is not a port number`);
+  return reg;
+}

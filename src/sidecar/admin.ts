@@ -1,0 +1,73 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export interface AdminSources {
+  ready(): boolean;
+  certs(): unknown;
+  stats(): Record<string, number>;
+  rotations(): number;
+  certNotAfter(): number | undefined;
+  /** The configuration in force: snapshot version, resources, NACKs (Envoy's config_dump, in short). */
+  config(): unknown;
+}
+
+/**
+ * The sidecar's admin endpoint, for 127.0.0.1 only: /healthz/ready, /certs and /config (JSON), /stats
+ * (Prometheus text). Counters are read from the proxy and agent at scrape time, never on the
+ * request path.
+ */
+export function startAdmin(host: string, port: number, sources: AdminSources): Promise<{ server: Server; port: number }> {
+  const registry = new Registry();
+  // One metric per data-path counter: `_total` names are counters, the rest gauges.
+  for (const name of Object.keys(sources.stats())) {
+    const read = () => sources.stats()[name] ?? 0;
+    const help = `weft sidecar proxy: ${name.replace(/_/g, ' ')}`;
+    if (name.endsWith('_total')) {
+      new Counter({ name: `weft_sidecar_${name}`, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+    } else {
+      new Gauge({ name: `weft_sidecar_${name}`, help, registers: [registry], collect() { this.set(read()); } });
+    }
+  }
+  new Counter({
+    name: 'weft_sidecar_svid_rotations_total',
+    help: 'X.509-SVID rotations since the sidecar started',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sources.rotations());
+    },
+  });
+  new Gauge({
+    name: 'weft_sidecar_svid_expiration_timestamp_seconds',
+    help: 'not-after of the current X.509-SVID, seconds since the epoch',
+    registers: [registry],
+    collect() {
+      const t = sources.certNotAfter();
+      if (t !== undefined) this.set(t / 1000);
+    },
+  });
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz/ready') {
+      const ready = sources.ready();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+    } else if (path === '/healthz' || path === '/healthz/live') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/certs') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sources.certs(), null, 2)}\n`);
+    } else if (path === '/config') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sources.config(), null, 2)}\n`);
+    } else if (path === '/stats' || path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz/ready, /certs, /config, /stats\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}

@@ -1,0 +1,2 @@
+export * from './sidecar.js';
+export { SnapshotDirectory } from './snapshot-directory.js';

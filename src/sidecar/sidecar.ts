@@ -1,0 +1,200 @@
+import type { Server } from 'node:http';
+import { X509Certificate } from 'node:crypto';
+import { SidecarAgent, type WorkloadSvid } from '../agent/index.js';
+import { SidecarProxy, type SidecarIdentity } from '../proxy/index.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { MeshSnapshot } from '../api/control-plane-api.js';
+import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity } from './active-config.js';
+import { JwksResolver } from '../proxy/jwks/index.js';
+import { systemClock } from '../lib/clock.js';
+import { startAdmin } from './admin.js';
+import { SnapshotDirectory } from './snapshot-directory.js';
+import { SidecarStateDir } from './state-dir.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface SidecarOptions {
+  controlPlane: HostPort;
+  token: string;
+  namespace: string;
+  service: string;
+  /** The port callers name in Host: service.namespace:PORT. */
+  servicePort: number;
+  labels: Record<string, string>;
+  inbound: HostPort;
+  app: HostPort;
+  outbound?: HostPort;
+  admin?: HostPort;
+  /** Address other sidecars reach the inbound listener on (default: the inbound host, or 127.0.0.1 for a wildcard). */
+  advertise?: string;
+  ttlSeconds?: number;
+  /** After deregistering on SIGTERM, how long to keep serving while callers learn the change. */
+  drainDelayMs?: number;
+  /** Bound on the wait for in-flight requests when draining. */
+  drainTimeoutMs?: number;
+  /** Keeps the SVID and the last accepted snapshot here, to restart without the control plane. */
+  stateDir?: string;
+  logger: Logger;
+}
+
+function toIdentity(svid: WorkloadSvid): SidecarIdentity {
+  return { spiffeId: svid.spiffeId, trustDomain: svid.trustDomain, keyPem: svid.keyPem, certChainPem: svid.certChainPem, bundlePem: svid.bundlePem };
+}
+
+/**
+ * One workload's sidecar: the agent (identity, registration, discovery) driving the proxy
+ * (inbound mTLS, outbound routing), with an admin endpoint on loopback.
+ */
+export class Sidecar {
+  readonly #opts: SidecarOptions;
+  readonly agent: SidecarAgent;
+  readonly directory = new SnapshotDirectory();
+  /** The configuration in force (the last snapshot accepted). */
+  config: PreparedConfig;
+  readonly #state: SidecarStateDir | undefined;
+  #hasSnapshot = false;
+  readonly #jwks: JwksResolver;
+  #configSource: 'none' | 'control-plane' | 'disk' = 'none';
+  #lastNack: { version: number; reason: string } | undefined;
+  #proxy: SidecarProxy | undefined;
+  #admin: Server | undefined;
+  ports: { inbound: number; outbound?: number; admin?: number } = { inbound: 0 };
+
+  constructor(opts: SidecarOptions) {
+    this.#opts = opts;
+    this.#jwks = new JwksResolver({ logger: opts.logger });
+    this.config = emptyConfig(this.#workload());
+    this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
+    this.agent = new SidecarAgent({
+      controlPlane: opts.controlPlane,
+      token: opts.token,
+      ttlSeconds: opts.ttlSeconds,
+      log: (level, event, fields) => opts.logger.log(level, event, fields),
+      accept: (snapshot) => this.#accept(snapshot, true),
+    });
+  }
+
+  #workload(): WorkloadIdentity {
+    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#opts.app.port, keys: { resolver: this.#jwks, now: () => systemClock.now() } };
+  }
+
+  /** Puts a snapshot in force once it validates; throws (the agent NACKs) when it does not. */
+  #accept(snapshot: MeshSnapshot, save: boolean): void {
+    let prepared: PreparedConfig;
+    try {
+      prepared = prepareConfig(snapshot, this.#workload());
+    } catch (err) {
+      this.#lastNack = { version: snapshot.version, reason: (err as Error).message };
+      throw err;
+    }
+    this.directory.update(snapshot);
+    this.config = prepared;
+    // Keys of the rules now in force are fetched ahead of the first request; others are dropped.
+    const sources = prepared.inbound.jwt?.authn.keySources ?? [];
+    this.#jwks.retain(sources);
+    void this.#jwks.prefetch(sources);
+    this.#hasSnapshot = true;
+    this.#configSource = save ? 'control-plane' : 'disk';
+    if (save) this.#state?.saveSnapshot(snapshot);
+    this.#opts.logger.log('info', 'snapshot.accepted', { version: snapshot.version, resources: prepared.resources.length, services: snapshot.services.length });
+  }
+
+  async start(): Promise<void> {
+    this.#jwks.start();
+    const { logger } = this.#opts;
+    const saved = this.#state?.loadSvid();
+    const resumed = saved !== undefined && this.agent.resume(saved);
+    const svid = resumed ? saved : await this.agent.start();
+    logger.log('info', resumed ? 'svid.resumed' : 'svid.issued', { spiffeId: svid.spiffeId, serial: svid.serial, notAfter: svid.notAfter.toISOString() });
+    if (this.#state) {
+      this.#state.saveSvid(svid);
+      this.agent.on('svid', (next: WorkloadSvid) => this.#state!.saveSvid(next));
+    }
+    const lastGood = resumed ? this.#state?.loadSnapshot() : undefined;
+    if (lastGood) {
+      try {
+        this.#accept(lastGood, false);
+        logger.log('info', 'snapshot.restored', { version: lastGood.version, from: this.#state!.dir });
+      } catch (err) {
+        logger.log('warn', 'snapshot.restore_failed', { reason: (err as Error).message });
+      }
+    }
+    this.#proxy = new SidecarProxy({
+      identity: toIdentity(svid),
+      directory: this.directory,
+      inbound: this.#opts.inbound,
+      app: this.#opts.app,
+      outbound: this.#opts.outbound,
+      policy: () => this.config.inbound,
+      logger: { log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>) => logger.log(level, event, fields) },
+    });
+    const bound = await this.#proxy.start();
+    this.ports = { inbound: bound.inboundPort, outbound: bound.outboundPort };
+    this.agent.on('svid', (next: WorkloadSvid) => this.#proxy!.updateIdentity(toIdentity(next)));
+    if (this.#opts.admin) {
+      const admin = await startAdmin(this.#opts.admin.host, this.#opts.admin.port, {
+        ready: () => this.agent.svid !== undefined && this.#hasSnapshot,
+        certs: () => this.#certs(),
+        stats: () => this.#proxy!.stats(),
+        rotations: () => this.agent.rotations,
+        certNotAfter: () => this.agent.svid?.notAfter.getTime(),
+        config: () => ({
+          version: this.config.version,
+          source: this.#configSource,
+          resources: this.config.resources.map((r) => `${r.kind}/${r.metadata.namespace === undefined ? '' : `${r.metadata.namespace}/`}${r.metadata.name}@${r.metadata.resourceVersion}`),
+          services: this.directory.serviceCount,
+          lastNack: this.#lastNack ?? null,
+          controlPlaneConnected: this.agent.connected,
+        }),
+      });
+      this.#admin = admin.server;
+      this.ports.admin = admin.port;
+    }
+    const advertise = this.#opts.advertise ?? (['0.0.0.0', '::'].includes(this.#opts.inbound.host) ? '127.0.0.1' : this.#opts.inbound.host);
+    const joined = this.agent.join({
+      namespace: this.#opts.namespace,
+      services: [this.#opts.service],
+      ports: [{ name: 'http', port: this.#opts.servicePort, protocol: 'HTTP' }],
+      labels: this.#opts.labels,
+      address: advertise,
+      inboundPort: this.ports.inbound,
+    });
+    // With a restored snapshot the sidecar serves at once; the agent keeps reconnecting meanwhile.
+    if (this.#hasSnapshot) joined.catch((err: Error) => logger.log('error', 'registration.refused', { reason: err.message }));
+    else await joined;
+    logger.log('info', 'sidecar.ready', { spiffeId: svid.spiffeId, inbound: this.ports.inbound, outbound: this.ports.outbound, services: this.directory.serviceCount });
+  }
+
+  /** SIGTERM: leave the registry, give callers a moment to learn it, finish in-flight requests, stop. */
+  async drain(): Promise<void> {
+    this.#jwks.close();
+    const { logger } = this.#opts;
+    logger.log('info', 'sidecar.draining', {});
+    await this.agent.stop({ deregister: true });
+    await new Promise((r) => setTimeout(r, this.#opts.drainDelayMs ?? 1_000));
+    await this.#proxy?.drain(this.#opts.drainTimeoutMs ?? 10_000);
+    await new Promise<void>((resolve) => (this.#admin ? this.#admin.close(() => resolve()) : resolve()));
+    logger.log('info', 'sidecar.stopped', {});
+  }
+
+  #certs(): unknown {
+    const svid = this.agent.svid;
+    if (!svid) return { spiffeId: null };
+    const chain = svid.certChainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+    return {
+      spiffeId: svid.spiffeId,
+      serial: svid.serial,
+      notBefore: svid.notBefore.toISOString(),
+      notAfter: svid.notAfter.toISOString(),
+      rotations: this.agent.rotations,
+      chain: chain.map((pem) => {
+        const c = new X509Certificate(pem);
+        return { subject: c.subject, issuer: c.issuer, serial: c.serialNumber.toLowerCase(), notAfter: c.validTo, subjectAltName: c.subjectAltName, pem };
+      }),
+      trustBundle: svid.bundlePem,
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import type { MeshSnapshot } from '../api/control-plane-api.js';
+import type { Endpoint, ServiceDirectory } from '../proxy/index.js';
+
+interface Entry {
+  endpoints: Endpoint[];
+  identities: ReadonlySet<string>;
+}
+
+/** The services of the latest discovery snapshot, indexed for the proxy's per-request lookup. */
+export class SnapshotDirectory implements ServiceDirectory {
+  #byName = new Map<string, Entry>();
+  version = 0;
+
+  update(snapshot: MeshSnapshot): void {
+    const next = new Map<string, Entry>();
+    for (const s of snapshot.services) {
+      next.set(`${s.name}.${s.namespace}`, {
+        endpoints: s.endpoints.map((e) => ({ address: e.address, port: e.port, spiffeId: e.spiffeId, labels: { ...e.labels } })),
+        identities: new Set(s.identities),
+      });
+    }
+    this.#byName = next;
+    this.version = snapshot.version;
+  }
+
+  lookup(service: string, namespace: string): Entry | undefined {
+    return this.#byName.get(`${service}.${namespace}`);
+  }
+
+  get serviceCount(): number {
+    return this.#byName.size;
+  }
+}
