@@ -36,7 +36,7 @@ export async function authenticateRequest(
   const verified: { rule: CompiledJwtRule; payload: JWTPayload; payloadSegment: string; found: FoundToken[] }[] = [];
   for (const [token, where] of groupByToken(found)) {
     const rules = compiled.rules.filter((r) => where.some((w) => readsLocation(r, w.location)));
-    const verdict = await verifyToken(token, rules, resolver, at);
+    const verdict = await verifyToken(token, rules, resolver, at, compiled.verified);
     if (!verdict.ok) {
       return {
         kind: 'invalid',

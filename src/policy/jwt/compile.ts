@@ -6,6 +6,7 @@
 import type { JWTRule, RequestAuthentication } from '../../config/generated/types.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { CompiledJwtAuthenticator, CompiledJwtRule, JwksSource, TokenLocation } from './types.js';
+import { VerifiedTokenCache } from './verified-tokens.js';
 
 /** The workload whose sidecar authenticates requests. */
 export interface JwtWorkload {
@@ -54,6 +55,7 @@ export function compileJwtRules(
     locations: Object.freeze([...locations.values()]),
     protectedHeaders: Object.freeze([...protectedHeaders]),
     keySources: Object.freeze([...keySources.values()]),
+    verified: new VerifiedTokenCache(),
   });
 }
 

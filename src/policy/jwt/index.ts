@@ -7,6 +7,7 @@ export { parseQueryParams, parseCookies, removeQueryParams } from './request-par
 export { staticKeyResolver } from './static-resolver.js';
 export { JwksKeySet, ACCEPTED_ALGORITHMS, isAcceptedAlgorithm, MAX_KEYS } from './key-set.js';
 export { JWT_CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH } from './verify-token.js';
+export { VerifiedTokenCache, VERIFIED_TOKEN_CACHE_SIZE, MAX_CACHED_TOKEN_LENGTH, type VerifiedToken } from './verified-tokens.js';
 export { JWT_ERROR_CODES, JwksError, type JwtErrorCode, type JwtRefusalCode } from './errors.js';
 export type {
   CompiledJwtAuthenticator,

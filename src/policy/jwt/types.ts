@@ -2,6 +2,7 @@
 // facts it reads, the key resolver it asks, and the three outcomes.
 import type { CryptoKey } from 'jose';
 import type { JwtRefusalCode } from './errors.js';
+import type { VerifiedTokenCache } from './verified-tokens.js';
 
 /** Where a rule's keys come from: inline JSON, a URL, or OpenID discovery on the issuer. */
 export type JwksSource =
@@ -49,6 +50,8 @@ export interface CompiledJwtAuthenticator {
   readonly protectedHeaders: readonly string[];
   /** Distinct key sources, so a resolver can fetch them before the first request. */
   readonly keySources: readonly JwksSource[];
+  /** Tokens these rules accepted recently: a repeated token skips the signature check. */
+  readonly verified?: VerifiedTokenCache;
 }
 
 /** What authentication reads of a request. Header names are lower-case; a repeated header is a list. */

@@ -6,6 +6,7 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTPa
 import type { JwtRefusalCode } from './errors.js';
 import { isAcceptedAlgorithm } from './key-set.js';
 import type { CompiledJwtRule, JwtKeyResolver, JwtRuleRef } from './types.js';
+import type { VerifiedTokenCache } from './verified-tokens.js';
 
 /** Envoy's default `clock_skew_seconds`, which Istio keeps: exp and nbf are checked with 60 s of slack. */
 export const JWT_CLOCK_SKEW_SECONDS = 60;
@@ -26,6 +27,7 @@ export async function verifyToken(
   rules: readonly CompiledJwtRule[],
   resolver: JwtKeyResolver,
   now: Date,
+  cache?: VerifiedTokenCache,
 ): Promise<TokenVerdict> {
   const decoded = decode(token);
   if ('code' in decoded) return decoded;
@@ -34,7 +36,7 @@ export async function verifyToken(
   if (candidates.length === 0) return refuse('WEFT_JWT_UNKNOWN_ISSUER', 'issuer not configured');
   let first: TokenVerdict | undefined;
   for (const rule of candidates) {
-    const verdict = await verifyWithRule(token, rule, alg, kid, resolver, now);
+    const verdict = await verifyWithRule(token, rule, alg, kid, resolver, now, cache);
     if (verdict.ok) return verdict;
     first ??= verdict;
   }
@@ -77,14 +79,22 @@ async function verifyWithRule(
   kid: string | undefined,
   resolver: JwtKeyResolver,
   now: Date,
+  cache: VerifiedTokenCache | undefined,
 ): Promise<TokenVerdict> {
   const lookup = await resolver.lookup(rule.keys, alg, kid);
   if (lookup.kind === 'unavailable') return refuse('WEFT_JWT_KEYS_UNAVAILABLE', 'jwks unavailable', rule.ref);
   if (lookup.kind === 'no-match' || lookup.keys.length === 0) {
     return refuse('WEFT_JWT_UNKNOWN_KID', kid === undefined ? 'no key for algorithm' : 'unknown kid', rule.ref);
   }
+  const cached = cache?.get(token, rule, lookup.keys);
+  if (cached !== undefined) {
+    // Signature, issuer and audience cannot have changed for these exact bytes; time can.
+    const late = timeRefusal(cached.payload, now);
+    return late === undefined ? { ok: true, rule, payload: cached.payload, payloadSegment: cached.payloadSegment } : refuse(late[0], late[1], rule.ref);
+  }
   for (const key of lookup.keys) {
     const verdict = await verifyWithKey(token, key, rule, alg, now);
+    if (verdict.ok) cache?.set(token, { rule, key, payload: verdict.payload, payloadSegment: verdict.payloadSegment });
     // Without a kid several keys may fit; only a signature mismatch moves on to the next one.
     if (verdict.ok || verdict.code !== 'WEFT_JWT_BAD_SIGNATURE') return verdict;
   }
@@ -105,6 +115,14 @@ async function verifyWithKey(token: string, key: CryptoKey, rule: CompiledJwtRul
     const [code, reason] = classify(err);
     return refuse(code, reason, rule.ref);
   }
+}
+
+/** jose's exp and nbf checks (with the same skew), for a token whose other claims already passed. */
+function timeRefusal(payload: JWTPayload, now: Date): [JwtRefusalCode, string] | undefined {
+  const seconds = Math.floor(now.getTime() / 1000);
+  if (typeof payload.exp === 'number' && payload.exp <= seconds - JWT_CLOCK_SKEW_SECONDS) return ['WEFT_JWT_EXPIRED', 'token expired'];
+  if (typeof payload.nbf === 'number' && payload.nbf > seconds + JWT_CLOCK_SKEW_SECONDS) return ['WEFT_JWT_NOT_YET_VALID', 'token not yet valid'];
+  return undefined;
 }
 
 function classify(err: unknown): [JwtRefusalCode, string] {
