@@ -30,6 +30,11 @@ export class ProxyStats {
   inbound_plaintext_requests_total = 0;
   /** Plaintext connections refused because the port is STRICT. */
   inbound_plaintext_refused_total = 0;
+  /** TCP connections tunnelled from a peer sidecar (HTTP/2 CONNECT) to the app. */
+  inbound_tcp_connections_total = 0;
+  inbound_tcp_connections_active = 0;
+  /** TCP connections refused by an AuthorizationPolicy: closed before the app saw a byte. */
+  inbound_tcp_connections_denied_total = 0;
 
   // --- outbound (the app's explicit proxy) ---
   outbound_connections_total = 0;
@@ -45,6 +50,11 @@ export class ProxyStats {
   outbound_requests_reset_total = 0;
   /** Requests re-sent on a fresh session because the first one refused or lost them unsent. */
   outbound_requests_retried_total = 0;
+  /** TCP connections the app opened with CONNECT, carried to a peer sidecar. */
+  outbound_tcp_connections_total = 0;
+  outbound_tcp_connections_active = 0;
+  /** CONNECT tunnels that did not open: unknown service, no endpoint, refused by the peer. */
+  outbound_tcp_connections_failed_total = 0;
   outbound_sessions_opened_total = 0;
   outbound_sessions_active = 0;
   outbound_tls_handshakes_total = 0;

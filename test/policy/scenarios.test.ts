@@ -1,5 +1,5 @@
 // Istio's security semantics end to end through real sidecars: a table of scenarios written from
-// Istio's documentation tasks (HTTP authorization, deny, allow-nothing, deny-all, ipBlocks,
+// Istio's documentation tasks (HTTP authorization, TCP authorization, deny, allow-nothing, deny-all, ipBlocks,
 // headers, path normalization, mTLS migration PERMISSIVE -> STRICT), each applied to a live mesh
 // and checked with a real request. The caller is a sidecar's outbound proxy (its SPIFFE ID is the
 // principal) or curl in plaintext straight to the inbound port.
@@ -16,7 +16,8 @@ interface Scenario {
   readonly name: string;
   /** Resources applied for this scenario (removed after it); `APP_PORT` is replaced by reviews' app port. */
   readonly yaml: string;
-  readonly requests: readonly { from: Caller; method?: string; path?: string; host?: string; headers?: Record<string, string>; status: number }[];
+  /** `tcp`: a TCP connection through the caller's proxy (curl -p: CONNECT, then bytes); status is the CONNECT answer. */
+  readonly requests: readonly { from: Caller; tcp?: boolean; method?: string; path?: string; host?: string; headers?: Record<string, string>; status: number }[];
 }
 
 const ap = (name: string, spec: string, ns = 'default', extraMeta = '') =>
@@ -63,6 +64,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'mTLS migration: STRICT refuses plaintext (closed before any byte reaches the app)', yaml: pa('strict', `{ ${SEL}, mtls: { mode: STRICT } }`) + ALLOW_ALL, requests: [{ from: 'plaintext', status: 0 }, { from: 'productpage', status: 200 }] },
   { name: 'MeshConfig PERMISSIVE, namespace STRICT: the more specific policy wins', yaml: mesh('{ mtls: { mode: PERMISSIVE } }') + pa('ns-strict', '{ mtls: { mode: STRICT } }') + ALLOW_ALL, requests: [{ from: 'plaintext', status: 0 }] },
   { name: 'portLevelMtls PERMISSIVE on the app port under a STRICT workload policy', yaml: pa('port', `{ ${SEL}, mtls: { mode: STRICT }, portLevelMtls: { "APP_PORT": { mode: PERMISSIVE } } }`) + ALLOW_ALL, requests: [{ from: 'plaintext', status: 200 }] },
+  { name: 'TCP: no policy, a mesh caller\'s connection reaches the app', yaml: '', requests: [{ from: 'productpage', tcp: true, status: 200 }, { from: 'sleep', tcp: true, status: 200 }] },
+  { name: 'TCP: ALLOW by port and principal', yaml: ap('tcp-port', `{ ${SEL}, rules: [{ from: [{ source: { principals: ["${PP}"] } }], to: [{ operation: { ports: ["APP_PORT"] } }] }] }`), requests: [{ from: 'productpage', tcp: true, status: 200 }, { from: 'details', tcp: true, status: 403 }] },
+  { name: 'TCP: an ALLOW rule with HTTP-only fields never matches a TCP connection', yaml: ap('tcp-methods', `{ ${SEL}, rules: [{ to: [{ operation: { methods: ["GET"], ports: ["APP_PORT"] } }] }] }`), requests: [{ from: 'productpage', tcp: true, status: 403 }, { from: 'productpage', status: 200 }] },
+  { name: 'TCP: a DENY rule with HTTP-only fields denies every TCP connection', yaml: ap('tcp-deny-methods', `{ ${SEL}, action: DENY, rules: [{ to: [{ operation: { methods: ["GET"] } }] }] }`), requests: [{ from: 'productpage', tcp: true, status: 403 }, { from: 'productpage', method: 'POST', status: 200 }, { from: 'productpage', status: 403 }] },
+  { name: 'TCP: DENY by namespace closes the other namespace\'s connections only', yaml: ap('tcp-deny-ns', `{ ${SEL}, action: DENY, rules: [{ from: [{ source: { namespaces: ["other"] } }] }] }`), requests: [{ from: 'sleep', tcp: true, status: 403 }, { from: 'productpage', tcp: true, status: 200 }] },
+  { name: 'TCP: requestPrincipals cannot match without HTTP, so JWT-only ALLOW refuses TCP', yaml: ap('tcp-jwt', `{ ${SEL}, rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }] }`), requests: [{ from: 'productpage', tcp: true, status: 403 }] },
   { name: 'BASE normalization: dot segments cannot reach a denied path', yaml: ap('deny-admin', `{ ${SEL}, action: DENY, rules: [{ to: [{ operation: { paths: ["/admin"] } }] }] }`), requests: [{ from: 'productpage', path: '/x/../admin', status: 403 }, { from: 'productpage', path: '/./admin', status: 403 }, { from: 'productpage', path: '/admin?x=1', status: 403 }] },
   { name: 'MERGE_SLASHES: //admin is /admin', yaml: mesh('{ pathNormalization: { normalization: MERGE_SLASHES } }') + ap('deny-admin', `{ ${SEL}, action: DENY, rules: [{ to: [{ operation: { paths: ["/admin"] } }] }] }`), requests: [{ from: 'productpage', path: '//admin', status: 403 }, { from: 'productpage', path: '/ok', status: 200 }] },
   { name: 'DECODE_AND_MERGE_SLASHES: %2F and %5C cannot hide a slash', yaml: mesh('{ pathNormalization: { normalization: DECODE_AND_MERGE_SLASHES } }') + ap('deny-admin', `{ ${SEL}, action: DENY, rules: [{ to: [{ operation: { paths: ["/admin/*"] } }] }] }`), requests: [{ from: 'productpage', path: '/admin%2Fusers', status: 403 }, { from: 'productpage', path: '/admin%5Cusers', status: 403 }] },
@@ -80,6 +87,18 @@ function call(w: Workload, r: Scenario['requests'][number]): Promise<number> {
     req.on('error', () => resolve(0));
     req.end();
   });
+}
+
+/**
+ * A TCP connection through the caller's sidecar: curl asks for `CONNECT reviews.default:9080`, then
+ * speaks HTTP/1.1 to the app through the tunnel. Returns the CONNECT status; an opened tunnel must
+ * also carry the app's answer.
+ */
+async function tunnel(w: Workload): Promise<number> {
+  const out = (await runCommand('curl', ['-s', '-o', '/dev/null', '-m', '5', '-p', '-x', `http://127.0.0.1:${w.outboundPort}`, '-w', '%{http_connect} %{http_code}', 'http://reviews.default:9080/'])).stdout;
+  const [connect, app] = out.trim().split(' ').map(Number) as [number, number];
+  if (connect === 200) assert.equal(app, 200, `the tunnel opened but the app's answer did not come back: ${out}`);
+  return connect;
 }
 
 describe('Istio security scenarios through real sidecars', () => {
@@ -131,7 +150,9 @@ describe('Istio security scenarios through real sidecars', () => {
           const status =
             r.from === 'plaintext'
               ? Number((await runCommand('curl', ['-s', '-o', '/dev/null', '-m', '5', '-w', '%{http_code}', `http://127.0.0.1:${reviews.inboundPort}${r.path ?? '/'}`])).stdout)
-              : await call(callers[r.from], r);
+              : r.tcp === true
+                ? await tunnel(callers[r.from])
+                : await call(callers[r.from], r);
           assert.equal(status, r.status, `${r.from} ${r.method ?? 'GET'} ${r.path ?? '/'}${r.headers ? ` ${JSON.stringify(r.headers)}` : ''}`);
         }
       } finally {

@@ -37,7 +37,7 @@ export function registerSidecarCommand(program: Command): void {
     .option('--service-port <port>', 'port callers use in Host: <service>.<namespace>:<port> (default: the app port)', portOption)
     .requiredOption('--inbound <host:port>', 'mTLS listener other sidecars call', hostPortOption)
     .requiredOption('--app <host:port>', 'the local application', hostPortOption)
-    .option('--outbound <host:port>', 'HTTP proxy for the application\'s outgoing calls', hostPortOption)
+    .option('--outbound <host:port>', 'HTTP proxy for the application\'s outgoing calls (CONNECT SERVICE.NAMESPACE:PORT for TCP)', hostPortOption)
     .option('--admin <host:port>', 'admin endpoint: /healthz/ready, /certs, /stats', hostPortOption)
     .option('--labels <k=v,...>', 'labels of the workload', labelsOption, {})
     .option('--advertise <address>', 'address other sidecars reach the inbound listener on')

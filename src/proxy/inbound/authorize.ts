@@ -122,10 +122,7 @@ function authorizeNormalized(
 ): InboundVerdict {
   const attributes: RequestAttributes = {
     protocol: 'http',
-    ...(conn.peerSpiffeId === undefined ? {} : { sourcePrincipal: conn.peerSpiffeId.replace(/^spiffe:\/\//, '') }),
-    ...(conn.sourceIp === undefined ? {} : { sourceIp: conn.sourceIp, remoteIp: conn.sourceIp }),
-    ...(conn.destinationIp === undefined ? {} : { destinationIp: conn.destinationIp }),
-    ...(conn.sni === undefined ? {} : { sni: conn.sni }),
+    ...connectionAttributes(conn),
     destinationPort: appPort,
     method: headers[':method'],
     host: headers[':authority'],
@@ -133,15 +130,38 @@ function authorizeNormalized(
     headers: headers as RequestAttributes['headers'],
     ...(jwt === undefined ? {} : { jwt }),
   };
-  const decision = evaluate(policy.compiled, attributes);
-  for (const a of decision.auditMatches) logger.log('info', 'inbound.audit', { peer: conn.peerSpiffeId, method: attributes.method, path, policy: `${a.policy.namespace}/${a.policy.name}`, rule: a.ruleIndex });
-  for (const d of decision.dryRun) {
-    logger.log('info', 'inbound.dry_run', { peer: conn.peerSpiffeId, method: attributes.method, path, wouldBe: d.allow ? 'allow' : 'deny', action: d.action, policy: d.policy === undefined ? null : `${d.policy.namespace}/${d.policy.name}`, rule: d.ruleIndex ?? null });
-  }
-  if (!decision.allow) {
+  if (!decide(policy, attributes, conn, logger)) {
     stats.inbound_requests_denied_total++;
-    logger.log('info', 'inbound.denied', { peer: conn.peerSpiffeId ?? null, method: attributes.method, path, explanation: explainDecision(decision) });
     return DENIED;
   }
   return { allow: true, ...(target === undefined ? {} : { target }), ...(rewritten === undefined ? {} : { headers: rewritten }) };
+}
+
+/**
+ * AuthorizationPolicy for a TCP connection a peer tunnelled in (no HTTP attributes, so HTTP-only
+ * fields apply as Istio says: an ALLOW rule needing them never matches, a DENY rule denies).
+ */
+export function authorizeConnection(policy: InboundPolicy, conn: InboundConnectionFacts, appPort: number, logger: Logger): boolean {
+  return decide(policy, { protocol: 'tcp', ...connectionAttributes(conn), destinationPort: appPort }, conn, logger);
+}
+
+function connectionAttributes(conn: InboundConnectionFacts): Omit<RequestAttributes, 'protocol'> {
+  return {
+    ...(conn.peerSpiffeId === undefined ? {} : { sourcePrincipal: conn.peerSpiffeId.replace(/^spiffe:\/\//, '') }),
+    ...(conn.sourceIp === undefined ? {} : { sourceIp: conn.sourceIp, remoteIp: conn.sourceIp }),
+    ...(conn.destinationIp === undefined ? {} : { destinationIp: conn.destinationIp }),
+    ...(conn.sni === undefined ? {} : { sni: conn.sni }),
+  };
+}
+
+/** Evaluates, logs AUDIT matches, dry-run verdicts and a denial with its explanation; true = allowed. */
+function decide(policy: InboundPolicy, attributes: RequestAttributes, conn: InboundConnectionFacts, logger: Logger): boolean {
+  const decision = evaluate(policy.compiled, attributes);
+  const request = attributes.protocol === 'tcp' ? { protocol: 'tcp', port: attributes.destinationPort } : { method: attributes.method, path: attributes.path };
+  for (const a of decision.auditMatches) logger.log('info', 'inbound.audit', { peer: conn.peerSpiffeId, ...request, policy: `${a.policy.namespace}/${a.policy.name}`, rule: a.ruleIndex });
+  for (const d of decision.dryRun) {
+    logger.log('info', 'inbound.dry_run', { peer: conn.peerSpiffeId, ...request, wouldBe: d.allow ? 'allow' : 'deny', action: d.action, policy: d.policy === undefined ? null : `${d.policy.namespace}/${d.policy.name}`, rule: d.ruleIndex ?? null });
+  }
+  if (!decision.allow) logger.log('info', 'inbound.denied', { peer: conn.peerSpiffeId ?? null, ...request, explanation: explainDecision(decision) });
+  return decision.allow;
 }

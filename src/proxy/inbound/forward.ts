@@ -15,7 +15,8 @@ import { h1ToH2Headers, h2ToH1Headers, XFCC } from '../hop-headers.js';
 import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { HostPort } from '../types.js';
-import { authorizeRequest, type InboundPolicy, type InboundVerdict } from './authorize.js';
+import { authorizeRequest, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
+import { relayTunnel } from './tunnel.js';
 import type { InboundConnection } from './server.js';
 
 const kExchange = Symbol('weft.inbound.exchange');
@@ -54,11 +55,11 @@ export class InboundForwarder {
 
   /** The stream handler given to InboundListener. */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection): void {
-    this.stats.inbound_requests_total++;
     const policy = this.policy?.();
+    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
+    this.stats.inbound_requests_total++;
     if (policy === undefined) return this.#forward(stream, headers, flags, conn);
-    const socket = stream.session?.socket as TLSSocket | undefined;
-    const facts = { peerSpiffeId: conn.peerSpiffeId, sourceIp: socket?.remoteAddress, destinationIp: socket?.localAddress, sni: typeof socket?.servername === 'string' ? socket.servername : undefined };
+    const facts = connectionFacts(stream, conn);
     const verdict = authorizeRequest(policy, headers, facts, this.app.port, this.stats, this.logger);
     if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, headers, flags, conn);
     verdict.then(
@@ -88,6 +89,11 @@ export class InboundForwarder {
   async close(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+function connectionFacts(stream: ServerHttp2Stream, conn: InboundConnection): InboundConnectionFacts {
+  const socket = stream.session?.socket as TLSSocket | undefined;
+  return { peerSpiffeId: conn.peerSpiffeId, sourceIp: socket?.remoteAddress, destinationIp: socket?.localAddress, sni: typeof socket?.servername === 'string' ? socket.servername : undefined };
 }
 
 // === InboundExchange ===

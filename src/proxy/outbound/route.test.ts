@@ -21,7 +21,7 @@ describe('parseTarget', () => {
 
   const fail: { name: string; url: string; host?: string; code: string; message: string }[] = [
     { name: 'fail/no Host', url: '/', code: 'WEFT_PROXY_BAD_REQUEST', message: 'request has no Host header' },
-    { name: 'fail/https needs CONNECT', url: 'https://a.b/', code: 'WEFT_PROXY_BAD_REQUEST', message: 'https targets need CONNECT, which this proxy does not support' },
+    { name: 'fail/https needs CONNECT', url: 'https://a.b/', code: 'WEFT_PROXY_BAD_REQUEST', message: 'an https:// target is not proxied as a request: open a tunnel with CONNECT' },
     { name: 'fail/an asterisk target', url: '*', host: 'a.b', code: 'WEFT_PROXY_BAD_REQUEST', message: 'request target is neither a path nor an http:// URI' },
     { name: 'fail/an empty authority', url: 'http:///x', code: 'WEFT_PROXY_BAD_REQUEST', message: 'request URI has no host' },
     { name: 'fail/one label is no service', url: '/', host: 'localhost:8080', code: 'WEFT_PROXY_UNKNOWN_SERVICE', message: 'unknown service "localhost"' },

@@ -33,7 +33,7 @@ export function parseTarget(url: string, host: string | undefined, clusterSuffix
     const schemeEnd = url.indexOf('://');
     const scheme = schemeEnd === -1 ? '' : url.slice(0, schemeEnd).toLowerCase();
     if (scheme !== 'http') {
-      throw new ProxyError('WEFT_PROXY_BAD_REQUEST', scheme === 'https' ? 'https targets need CONNECT, which this proxy does not support' : 'request target is neither a path nor an http:// URI');
+      throw new ProxyError('WEFT_PROXY_BAD_REQUEST', scheme === 'https' ? 'an https:// target is not proxied as a request: open a tunnel with CONNECT' : 'request target is neither a path nor an http:// URI');
     }
     const start = schemeEnd + 3;
     let end = start;

@@ -1,5 +1,6 @@
 // The outbound listener: an explicit HTTP/1.1 proxy on loopback for the local app. Routes each
-// request (route.ts), then hands it to an OutboundExchange (forward.ts).
+// request (route.ts), then hands it to an OutboundExchange (forward.ts); CONNECT opens a TCP
+// tunnel (tunnel.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../telemetry/logger.js';
@@ -10,6 +11,7 @@ import type { ServiceDirectory } from '../types.js';
 import { OutboundExchange, type OutboundContext } from './forward.js';
 import type { SessionPool } from './pool.js';
 import { parseTarget, RoundRobin } from './route.js';
+import { openTunnel, type TunnelContext } from './tunnel.js';
 
 // === OutboundListener ===
 
@@ -53,10 +55,8 @@ export class OutboundListener {
       if (err.code !== 'ECONNRESET' && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
-    this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
-      socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\nx-weft-proxy-error: WEFT_PROXY_BAD_REQUEST: CONNECT is not supported\r\n\r\n');
-      this.#logger.log('info', 'outbound.connect.refused', { target: req.url });
-    });
+    const tunnels: TunnelContext = { directory: opts.directory, pool: opts.pool, balancer: this.#ctx.balancer, stats: opts.stats, logger: opts.logger, clusterSuffix: this.#clusterSuffix };
+    this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void openTunnel(tunnels, req, socket, head));
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -1,0 +1,113 @@
+// Outbound TCP: the app asks its explicit proxy for `CONNECT SERVICE.NAMESPACE:PORT` (what
+// HTTPS_PROXY clients, `curl -p` and `nc -X connect` send) and the connection is carried to a
+// sidecar of the service as an HTTP/2 CONNECT stream over the same verified mTLS sessions as HTTP,
+// with the same secure naming. The app's `200 Connection Established` comes only once the peer
+// sidecar has authorized the connection and reached its app; a refusal is its answer instead.
+import type { IncomingMessage } from 'node:http';
+import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../telemetry/logger.js';
+import { ProxyError } from '../errors.js';
+import type { ProxyStats } from '../stats.js';
+import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
+import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
+import { parseTarget, type RoundRobin, type Target } from './route.js';
+
+const MAX_ATTEMPTS = 3;
+
+export interface TunnelContext {
+  readonly directory: ServiceDirectory;
+  readonly pool: SessionPool;
+  readonly balancer: RoundRobin;
+  readonly stats: ProxyStats;
+  readonly logger: Logger;
+  readonly clusterSuffix: string;
+}
+
+/** Handles one CONNECT from the app; never throws (every failure is an HTTP answer on `socket`). */
+export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  socket.on('error', () => undefined);
+  let target: Target;
+  let entry: ServiceEntry | undefined;
+  try {
+    if (!/^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '')) throw new ProxyError('WEFT_PROXY_BAD_REQUEST', 'CONNECT needs an authority-form target, SERVICE.NAMESPACE:PORT');
+    target = parseTarget(`http://${req.url}/`, undefined, ctx.clusterSuffix);
+    entry = ctx.directory.lookup(target.service, target.namespace);
+    if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
+  } catch (err) {
+    return refuse(ctx, socket, err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? 503 : 400, err, req.url);
+  }
+  let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${target.service}.${target.namespace}" has no endpoints`);
+  const failed: string[] = [];
+  const avoid = { avoids: (ep: Endpoint) => ctx.pool.isDown(endpointKey(ep)) || failed.includes(endpointKey(ep)) };
+  for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, Math.max(entry.endpoints.length, 1)); attempt++) {
+    const ep = ctx.balancer.pick(entry, avoid);
+    if (ep === undefined || socket.destroyed) break;
+    const key = endpointKey(ep);
+    let ms: MeshSession;
+    try {
+      ms = ctx.pool.get(key) ?? (await ctx.pool.connect(ep, key));
+    } catch (err) {
+      failed.push(key);
+      lastError = err;
+      continue;
+    }
+    if (!entry.identities.has(ms.peerSpiffeId)) {
+      failed.push(key);
+      ctx.stats.outbound_requests_secure_naming_total++;
+      ctx.logger.log('warn', 'outbound.secure_naming.mismatch', { service: `${target.service}.${target.namespace}`, endpoint: key, expected: [...entry.identities], actual: ms.peerSpiffeId });
+      lastError = new ProxyError('WEFT_PROXY_SECURE_NAMING', 'the peer sidecar is not an identity of the service');
+      continue;
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = ms.session.request({ ':method': 'CONNECT', ':authority': target.authority });
+    } catch (err) {
+      ctx.pool.evict(ms);
+      lastError = err;
+      continue;
+    }
+    return splice(ctx, stream, socket, head, target);
+  }
+  refuse(ctx, socket, 503, lastError, req.url);
+}
+
+/** Waits for the peer's answer, then relays bytes both ways until either side closes. */
+function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, head: Buffer, target: Target): void {
+  let open = false;
+  stream.on('error', () => undefined);
+  stream.once('response', (headers: IncomingHttpHeaders) => {
+    const status = Number(headers[':status']);
+    if (status !== 200) {
+      ctx.stats.outbound_tcp_connections_failed_total++;
+      ctx.logger.log('info', 'outbound.tcp.refused', { target: target.authority, status });
+      const body = status === 403 ? 'RBAC: access denied' : 'upstream connect error';
+      socket.end(`HTTP/1.1 ${status === 403 ? '403 Forbidden' : '503 Service Unavailable'}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      stream.close();
+      return;
+    }
+    open = true;
+    ctx.stats.outbound_tcp_connections_total++;
+    ctx.stats.outbound_tcp_connections_active++;
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) stream.write(head);
+    socket.pipe(stream);
+    stream.pipe(socket);
+  });
+  socket.once('close', () => {
+    if (open) ctx.stats.outbound_tcp_connections_active--;
+    if (!stream.destroyed) stream.close();
+  });
+  stream.once('close', () => {
+    if (!open && !socket.destroyed && !socket.writableEnded) refuse(ctx, socket, 503, new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the tunnel'), target.authority);
+    else if (open && !socket.writableEnded) socket.end();
+  });
+}
+
+function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unknown, url: string | undefined): void {
+  ctx.stats.outbound_tcp_connections_failed_total++;
+  const e = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
+  ctx.logger.log('info', 'outbound.tcp.failed', { target: url ?? null, code: e.code, error: e.message });
+  const body = `${e.message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nx-weft-proxy-error: ${e.code}\r\n\r\n${body}`);
+}
