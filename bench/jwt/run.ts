@@ -1,12 +1,14 @@
 // The JWT benchmark (issue 5 §8): RequestAuthentication validations per second for ES256 and
 // RS256 tokens, one request at a time on one core.
-//   cached: the sidecar's steady state. One JwksResolver, keys already imported; each validation
-//           extracts the token from `Authorization: Bearer`, decodes it, finds its rule and key,
-//           verifies the signature and the claims, and builds the result.
+//   cached keys: one JwksResolver, keys already imported; each validation extracts the token from
+//           `Authorization: Bearer`, decodes it, finds its rule and key, verifies the signature and
+//           the claims, and builds the result (a token the sidecar has not seen before).
+//   repeated token: the same, for tokens the verified-token cache holds (the steady state of a
+//           client that sends its token on every request): no signature check, exp/nbf rechecked.
 //   cold:   the first validation after a fresh resolver: the JWKS is parsed and the key imported
 //           (no network; a jwksUri fetch adds its round trip on top, once per refresh).
 //   jose:   jose's jwtVerify alone with an imported key, for how much weft adds around it.
-// 64 distinct tokens rotate so nothing benefits from seeing one token twice.
+// 64 distinct tokens rotate; only the repeated-token rows let the verified-token cache see them again.
 //
 //   npm run bench:jwt          (= node --import tsx bench/jwt/run.ts)
 //   env: SECONDS=2 (per row), COLD=500 (cold validations per algorithm)
@@ -49,23 +51,26 @@ async function timed(alg: string, mode: string, once: (i: number) => Promise<voi
 
 async function rows(key: SigningKey, other: SigningKey): Promise<Row[]> {
   const jwks = jwksOf(key, other);
-  const compiled: CompiledJwtAuthenticator = compileJwtRules(
+  const withCache: CompiledJwtAuthenticator = compileJwtRules(
     [requestAuthentication('bench', [{ issuer: ISSUER, jwks, audiences: ['svc'], outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }] }])],
     { namespace: 'foo', labels: {} },
     'istio-system',
   );
+  const { verified: _cache, ...compiled } = withCache;
   const requests: JwtRequest[] = [];
   for (let i = 0; i < 64; i++) {
     requests.push({ headers: { authorization: `Bearer ${await signToken(key, { sub: `user-${i}`, aud: 'svc', scope: 'read write' })}` } });
   }
-  const check = async (resolver: JwksResolver, i: number) => {
-    const r = await authenticateRequest(compiled, requests[i & 63]!, resolver, NOW_MS);
+  const check = async (resolver: JwksResolver, i: number, authn: CompiledJwtAuthenticator = compiled) => {
+    const r = await authenticateRequest(authn, requests[i & 63]!, resolver, NOW_MS);
     if (r.kind !== 'ok') throw new Error(`benchmark token refused: ${JSON.stringify(r)}`);
   };
 
   const warm = new JwksResolver();
   for (let i = 0; i < 2000; i++) await check(warm, i); // warm-up: JIT and key import
-  const cached = await timed(key.alg, 'cached', (i) => check(warm, i));
+  const cached = await timed(key.alg, 'cached keys', (i) => check(warm, i));
+  for (let i = 0; i < 64; i++) await check(warm, i, withCache);
+  const repeated = await timed(key.alg, 'repeated token', (i) => check(warm, i, withCache));
   const cold = await timed(key.alg, 'cold', (i) => check(new JwksResolver(), i), COLD);
 
   const lookup = await warm.lookup(compiled.rules[0]!.keys, key.alg, key.kid);
@@ -74,7 +79,7 @@ async function rows(key: SigningKey, other: SigningKey): Promise<Row[]> {
   const tokens = requests.map((r) => (r.headers.authorization as string).slice(7));
   const options = { issuer: ISSUER, audience: 'svc', algorithms: [key.alg], currentDate: new Date(NOW_MS) };
   const jose = await timed(key.alg, 'jose jwtVerify alone', async (i) => void (await jwtVerify(tokens[i & 63]!, cryptoKey, options)));
-  return [cached, cold, jose];
+  return [cached, repeated, cold, jose];
 }
 
 const es = await signingKey('ES256', 'es-1');

@@ -14,6 +14,9 @@ export const MAX_CACHED_TOKEN_LENGTH = 4_096;
 
 export interface VerifiedToken {
   readonly rule: CompiledJwtRule;
+  /** The header's alg and kid, to ask the resolver whether `key` is still served. */
+  readonly alg: string;
+  readonly kid: string | undefined;
   readonly key: CryptoKey;
   readonly payload: JWTPayload;
   readonly payloadSegment: string;
@@ -28,12 +31,12 @@ export class VerifiedTokenCache {
   }
 
   /**
-   * The cached verification of `token` under `rule`, if one of `keys` (the keys the resolver serves
-   * now) is the key that verified it. Time claims are the caller's to check again.
+   * The cached verification of `token`. It vouches only if its rule is one the request may use and
+   * its key is among those the resolver serves now; time claims are the caller's to check again.
    */
-  get(token: string, rule: CompiledJwtRule, keys: readonly CryptoKey[]): VerifiedToken | undefined {
+  get(token: string): VerifiedToken | undefined {
     const hit = this.#entries.get(token);
-    if (hit === undefined || hit.rule !== rule || !keys.includes(hit.key)) return undefined;
+    if (hit === undefined) return undefined;
     this.#entries.delete(token);
     this.#entries.set(token, hit);
     return hit;

@@ -15,7 +15,7 @@ export const JWT_CLOCK_SKEW_SECONDS = 60;
 export const MAX_TOKEN_LENGTH = 64 * 1024;
 
 export type TokenVerdict =
-  | { readonly ok: true; readonly rule: CompiledJwtRule; readonly payload: JWTPayload; readonly payloadSegment: string }
+  | { readonly ok: true; readonly rule: CompiledJwtRule; readonly payload: JWTPayload; readonly payloadSegment: string; readonly key?: CryptoKey }
   | { readonly ok: false; readonly code: JwtRefusalCode; readonly reason: string; readonly rule?: JwtRuleRef };
 
 /**
@@ -29,6 +29,15 @@ export async function verifyToken(
   now: Date,
   cache?: VerifiedTokenCache,
 ): Promise<TokenVerdict> {
+  const hit = cache?.get(token);
+  if (hit !== undefined && rules.includes(hit.rule)) {
+    const lookup = await resolver.lookup(hit.rule.keys, hit.alg, hit.kid);
+    if (lookup.kind === 'keys' && lookup.keys.includes(hit.key)) {
+      // Signature, issuer and audience cannot have changed for these exact bytes; time can.
+      const late = timeRefusal(hit.payload, now);
+      return late === undefined ? { ok: true, rule: hit.rule, payload: hit.payload, payloadSegment: hit.payloadSegment } : refuse(late[0], late[1], hit.rule.ref);
+    }
+  }
   const decoded = decode(token);
   if ('code' in decoded) return decoded;
   const { alg, kid, iss } = decoded;
@@ -36,7 +45,8 @@ export async function verifyToken(
   if (candidates.length === 0) return refuse('WEFT_JWT_UNKNOWN_ISSUER', 'issuer not configured');
   let first: TokenVerdict | undefined;
   for (const rule of candidates) {
-    const verdict = await verifyWithRule(token, rule, alg, kid, resolver, now, cache);
+    const verdict = await verifyWithRule(token, rule, alg, kid, resolver, now);
+    if (verdict.ok && verdict.key !== undefined) cache?.set(token, { rule, alg, kid, key: verdict.key, payload: verdict.payload, payloadSegment: verdict.payloadSegment });
     if (verdict.ok) return verdict;
     first ??= verdict;
   }
@@ -79,22 +89,14 @@ async function verifyWithRule(
   kid: string | undefined,
   resolver: JwtKeyResolver,
   now: Date,
-  cache: VerifiedTokenCache | undefined,
 ): Promise<TokenVerdict> {
   const lookup = await resolver.lookup(rule.keys, alg, kid);
   if (lookup.kind === 'unavailable') return refuse('WEFT_JWT_KEYS_UNAVAILABLE', 'jwks unavailable', rule.ref);
   if (lookup.kind === 'no-match' || lookup.keys.length === 0) {
     return refuse('WEFT_JWT_UNKNOWN_KID', kid === undefined ? 'no key for algorithm' : 'unknown kid', rule.ref);
   }
-  const cached = cache?.get(token, rule, lookup.keys);
-  if (cached !== undefined) {
-    // Signature, issuer and audience cannot have changed for these exact bytes; time can.
-    const late = timeRefusal(cached.payload, now);
-    return late === undefined ? { ok: true, rule, payload: cached.payload, payloadSegment: cached.payloadSegment } : refuse(late[0], late[1], rule.ref);
-  }
   for (const key of lookup.keys) {
     const verdict = await verifyWithKey(token, key, rule, alg, now);
-    if (verdict.ok) cache?.set(token, { rule, key, payload: verdict.payload, payloadSegment: verdict.payloadSegment });
     // Without a kid several keys may fit; only a signature mismatch moves on to the next one.
     if (verdict.ok || verdict.code !== 'WEFT_JWT_BAD_SIGNATURE') return verdict;
   }
@@ -110,7 +112,7 @@ async function verifyWithKey(token: string, key: CryptoKey, rule: CompiledJwtRul
       clockTolerance: JWT_CLOCK_SKEW_SECONDS,
       currentDate: now,
     });
-    return { ok: true, rule, payload, payloadSegment: token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')) };
+    return { ok: true, rule, payload, payloadSegment: token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')), key };
   } catch (err) {
     const [code, reason] = classify(err);
     return refuse(code, reason, rule.ref);

@@ -145,7 +145,16 @@ export function authorizeConnection(policy: InboundPolicy, conn: InboundConnecti
   return decide(policy, { protocol: 'tcp', ...connectionAttributes(conn), destinationPort: appPort }, conn, logger);
 }
 
+const attributesOf = new WeakMap<InboundConnectionFacts, Omit<RequestAttributes, 'protocol'>>();
+
+/** The connection's part of a request's attributes, built once per connection. */
 function connectionAttributes(conn: InboundConnectionFacts): Omit<RequestAttributes, 'protocol'> {
+  let attributes = attributesOf.get(conn);
+  if (attributes === undefined) attributesOf.set(conn, (attributes = buildConnectionAttributes(conn)));
+  return attributes;
+}
+
+function buildConnectionAttributes(conn: InboundConnectionFacts): Omit<RequestAttributes, 'protocol'> {
   return {
     ...(conn.peerSpiffeId === undefined ? {} : { sourcePrincipal: conn.peerSpiffeId.replace(/^spiffe:\/\//, '') }),
     ...(conn.sourceIp === undefined ? {} : { sourceIp: conn.sourceIp, remoteIp: conn.sourceIp }),

@@ -91,9 +91,11 @@ export class InboundForwarder {
   }
 }
 
+/** Once per connection: every stream of a session shares its peer, addresses and SNI. */
 function connectionFacts(stream: ServerHttp2Stream, conn: InboundConnection): InboundConnectionFacts {
+  if (conn.facts !== undefined) return conn.facts;
   const socket = stream.session?.socket as TLSSocket | undefined;
-  return { peerSpiffeId: conn.peerSpiffeId, sourceIp: socket?.remoteAddress, destinationIp: socket?.localAddress, sni: typeof socket?.servername === 'string' ? socket.servername : undefined };
+  return (conn.facts = { peerSpiffeId: conn.peerSpiffeId, sourceIp: socket?.remoteAddress, destinationIp: socket?.localAddress, sni: typeof socket?.servername === 'string' ? socket.servername : undefined });
 }
 
 // === InboundExchange ===

@@ -9,6 +9,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Clock } from '../../lib/clock.js';
+import type { InboundConnectionFacts } from './authorize.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { inboundRefusedChannel, type InboundRefusedMessage } from '../diagnostics.js';
 import { ProxyError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface InboundConnection {
   readonly peerSpiffeId: string;
   /** The x-forwarded-client-cert value for every request of this connection. */
   readonly xfcc: string;
+  /** What policy reads of the connection, worked out by the first request that needs it. */
+  facts?: InboundConnectionFacts;
 }
 
 export type InboundStreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection) => void;
