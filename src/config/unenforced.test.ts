@@ -22,10 +22,22 @@ spec:
     retries: {attempts: 3}
     fault: {abort: {httpStatus: 500}}
 `);
+  const routing = 'HTTP routing is not applied yet: a request goes to the service its Host names, round robin over all its endpoints';
   assert.deepEqual(unenforcedFields(vs), [
+    { path: 'spec.http[0].route', reason: routing },
+    { path: 'spec.http[1].route', reason: routing },
     { path: 'spec.http[1].retries', reason: 'per-route retry policies are not applied yet' },
     { path: 'spec.http[1].fault', reason: 'fault injection is not supported yet' },
   ]);
+});
+
+test('traffic resources the data path does not act on yet are reported, not silently ignored', () => {
+  const dr = parse('apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec: {host: reviews, subsets: [{name: v1, labels: {version: v1}}]}\n');
+  assert.deepEqual(unenforcedFields(dr).map((f) => f.path), ['spec.subsets']);
+  const se = parse('apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: e}\nspec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: TLS}], resolution: STATIC, endpoints: [{address: 10.0.0.1}]}\n');
+  assert.deepEqual(unenforcedFields(se).map((f) => f.path), ['spec.hosts']);
+  const vs = parse('apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {hosts: [a], http: [{match: [{uri: {prefix: /x}}], rewrite: {uri: /y}, route: [{destination: {host: a, subset: v2}, weight: 100}], timeout: 2s}]}\n');
+  assert.deepEqual(unenforcedFields(vs).map((f) => f.path), ['spec.http[0].match', 'spec.http[0].route', 'spec.http[0].rewrite', 'spec.http[0].timeout']);
 });
 
 test('conditional entries apply only to the values they name', () => {

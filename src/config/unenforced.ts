@@ -23,6 +23,7 @@ const NO_WAYPOINTS = 'targetRef policies apply to waypoints and gateways; weft s
 const NO_GATEWAY = 'the weft gateway is not built yet';
 const NO_CLIENT_POLICY = 'outbound traffic policies (load balancing, pools, outlier detection, client TLS) are not applied yet';
 const NO_K8S = 'weft has no Kubernetes garbage collector or finalizers';
+const NO_HTTP_ROUTING = 'HTTP routing is not applied yet: a request goes to the service its Host names, round robin over all its endpoints';
 
 export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: '*', path: 'metadata.finalizers', reason: NO_K8S },
@@ -37,9 +38,17 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
 
   { kind: 'DestinationRule', path: 'spec.trafficPolicy', reason: NO_CLIENT_POLICY },
   { kind: 'DestinationRule', path: 'spec.subsets[*].trafficPolicy', reason: NO_CLIENT_POLICY },
+  { kind: 'DestinationRule', path: 'spec.subsets', reason: 'subsets take effect only through VirtualService routes, which are not applied yet' },
   { kind: 'DestinationRule', path: 'spec.workloadSelector', reason: 'DestinationRules apply to every client in scope; per-workload selection is not supported yet' },
 
   { kind: 'VirtualService', path: 'spec.gateways', reason: NO_GATEWAY },
+  { kind: 'VirtualService', path: 'spec.http[*].match', reason: NO_HTTP_ROUTING },
+  { kind: 'VirtualService', path: 'spec.http[*].route', reason: NO_HTTP_ROUTING },
+  { kind: 'VirtualService', path: 'spec.http[*].redirect', reason: NO_HTTP_ROUTING },
+  { kind: 'VirtualService', path: 'spec.http[*].directResponse', reason: NO_HTTP_ROUTING },
+  { kind: 'VirtualService', path: 'spec.http[*].rewrite', reason: NO_HTTP_ROUTING },
+  { kind: 'VirtualService', path: 'spec.http[*].timeout', reason: 'per-route timeouts are not applied yet' },
+  { kind: 'VirtualService', path: 'spec.http[*].headers', reason: 'per-route header changes are not applied yet' },
   { kind: 'VirtualService', path: 'spec.tls', reason: 'TLS (SNI) routing is not supported yet' },
   { kind: 'VirtualService', path: 'spec.tcp', reason: 'TCP routing is not supported yet' },
   { kind: 'VirtualService', path: 'spec.http[*].retries', reason: 'per-route retry policies are not applied yet' },
@@ -56,6 +65,7 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'Gateway', path: 'spec.servers', reason: NO_GATEWAY },
   { kind: 'Gateway', path: 'spec.selector', reason: NO_GATEWAY },
 
+  { kind: 'ServiceEntry', path: 'spec.hosts', reason: 'ServiceEntry hosts are not reachable through the sidecar yet: the outbound proxy routes only to services registered with the control plane' },
   { kind: 'ServiceEntry', path: 'spec.resolution', when: (v) => v !== 'NONE' && v !== 'STATIC', reason: 'only resolution NONE and STATIC are supported yet' },
   { kind: 'ServiceEntry', path: 'spec.workloadSelector', reason: 'ServiceEntry workload selection is not supported yet' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].network', reason: 'weft has one network' },

@@ -24,12 +24,18 @@ test(`a directory store survives ${KILLS} SIGKILLs mid-write with every batch al
     for (let kill = 0; kill < KILLS; kill++) {
       const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(next)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
+      let stdout = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
+      child.stdout!.on('data', (d: Buffer) => (stdout += d));
       await new Promise<void>((resolve, reject) => {
         child.stdout!.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`writer exited ${code}: ${stderr}`)));
       });
-      // Let it write for a random while, then kill it without warning.
+      // Until one batch has landed, wait for the writer to commit one (a loaded machine may be slow
+      // to); then let it write for a random while, and kill it without warning.
+      for (let waited = 0; next === 0 && !stdout.includes('committed') && waited < 30_000; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

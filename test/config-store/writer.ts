@@ -13,4 +13,5 @@ for (let k = start; k < start + 100_000; k++) {
   const parsed = parseResources(docs.join('\n---\n'), 'batch.yaml');
   if (!parsed.ok) throw new Error('bad batch');
   await store.apply(parsed.value);
+  if (k === start) process.stdout.write('committed\n');
 }

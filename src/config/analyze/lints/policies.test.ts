@@ -91,7 +91,7 @@ spec:
     - destination: {host: reviews}
     retries: {attempts: 3}
 `), 'WA010');
-    assert.deepEqual(f.map((x) => x.path), ['spec.http[0].fault', 'spec.http[0].retries']);
+    assert.deepEqual(f.map((x) => x.path), ['spec.http[0].fault', 'spec.http[0].retries', 'spec.http[0].route']);
     assert.ok(f.every((x) => x.severity === 'info' && x.message.startsWith('accepted, not enforced: ')));
   });
 
