@@ -14,10 +14,10 @@
 // starts is stopped by PID at the end.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CertificateAuthority } from '../../src/ca/index.js';
+import { freePort } from '../../src/cli/up/processes.js';
 import { policySet } from './policies.js';
 import { appNginx, haproxyClientSide, haproxyServerSide, nginxClientSide, nginxServerSide, type PkiPaths } from './peers.js';
 
@@ -59,17 +59,6 @@ async function stopAll(): Promise<void> {
         }),
     ),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 /** Waits (bounded) until something accepts TCP on `port`, or `proc` exits. */
