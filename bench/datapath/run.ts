@@ -4,11 +4,12 @@
 // requests for each proxy (from /proc/<pid>/stat), RSS, and each path's ratio to the nginx pair.
 //
 //   node --import tsx bench/datapath/run.ts
-//   env: DURATION=10 ROUNDS=3 TARGETS=direct,weft,weft-policy,nginx,haproxy CONNECTIONS=1,64 WEFT_NODE_ARGS='--cpu-prof'
+//   env: DURATION=10 ROUNDS=3 TARGETS=direct,weft,weft-policy,node-floor,nginx,haproxy CONNECTIONS=1,64 WEFT_NODE_ARGS='--cpu-prof'
 //
 // `weft-policy` is the weft pair with a realistic policy set in force on the server side (ten
 // resources: STRICT mTLS, a RequestAuthentication with an inline JWKS, DENY/ALLOW/AUDIT policies;
-// bench/datapath/policies.ts); wrk sends a valid JWT on every request.
+// bench/datapath/policies.ts); wrk sends a valid JWT on every request. `node-floor` is the least
+// a Node.js pair can do for the same hop (bench/datapath/node-floor.ts): what the platform costs.
 //
 // Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx haproxy). Every process it
 // starts is stopped by PID at the end.
@@ -23,7 +24,7 @@ import { appNginx, haproxyClientSide, haproxyServerSide, nginxClientSide, nginxS
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const TARGETS = (process.env.TARGETS ?? 'direct,weft,weft-policy,nginx,haproxy').split(',');
+const TARGETS = (process.env.TARGETS ?? 'direct,weft,weft-policy,node-floor,nginx,haproxy').split(',');
 const CONNECTIONS = (process.env.CONNECTIONS ?? '1,64').split(',').map(Number);
 const WORK = resolve('.weft/bench/datapath');
 const TD = 'cluster.local';
@@ -269,6 +270,22 @@ async function main(): Promise<void> {
     const { token, resources } = await policySet(principal);
     const target = await weftPair('weft-policy', { namespace: 'default', labels: { app: 'details', version: 'v1' }, resources });
     targets.push({ ...target, headers: [`Authorization: Bearer ${token}`] });
+  }
+  if (TARGETS.includes('node-floor')) {
+    const floor = async (name: string, args: string[]): Promise<Proc> => {
+      const nodeArgs = (process.env.WEFT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const proc = start(name, process.execPath, [...nodeArgs, join(WORK, 'build/bench/datapath/node-floor.js'), ...args]);
+      for (let i = 0; i < 200 && !proc.log().includes('\n'); i++) {
+        if (proc.child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!/^\d+\n/.test(proc.log())) throw new Error(`${name} did not start: ${proc.log()}`);
+      return proc;
+    };
+    const server = await floor('node-floor-server', ['server', '0', String(appPort), pki.serverCert, pki.serverKey, pki.bundle]);
+    const serverPort = Number(server.log().split('\n')[0]);
+    const client = await floor('node-floor-client', ['client', '0', String(serverPort), pki.clientCert, pki.clientKey, pki.bundle]);
+    targets.push({ name: 'node-floor', port: Number(client.log().split('\n')[0]), proxies: [client, server] });
   }
   if (TARGETS.includes('nginx')) {
     const [p1, p2] = [await freePort(), await freePort()];
