@@ -4,7 +4,7 @@
 // issuer rotating its key does.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { request } from 'undici';
 
@@ -26,6 +26,7 @@ export async function providerKey(alg: 'ES256' | 'RS256', kid: string): Promise<
 export class OpenIdProvider {
   readonly #server: Server;
   #port = 0;
+  #key: ProviderKey | undefined;
   /** Requests for the JWKS document, counted at the server. */
   jwksHits = 0;
 
@@ -70,6 +71,12 @@ export class OpenIdProvider {
     return (await res.body.json()) as { keys: JWK[] };
   }
 
+  /** A token signed with the provider's current key, with exactly `claims` (for tokens its token endpoint would not issue). */
+  sign(claims: Record<string, unknown>): Promise<string> {
+    const key = this.#key!;
+    return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
+  }
+
   /** Stops and starts again on the same port with `key` as its only signing key. */
   async restart(key: ProviderKey): Promise<void> {
     await this.stop();
@@ -88,6 +95,7 @@ export class OpenIdProvider {
       this.#server.listen(port, '127.0.0.1', () => resolve());
     });
     this.#port = (this.#server.address() as AddressInfo).port;
+    this.#key = key;
     const provider = new Provider(this.issuer, configuration(key));
     const handle = provider.callback();
     this.#server.on('request', (req, res) => {

@@ -1,11 +1,12 @@
 // A real OpenID provider behind real sidecars: the serving sidecar fetches the provider's jwks_uri
 // itself, its access tokens get through, and when the provider rotates its key the sidecar picks
 // up the new one on the first token that carries it (after the 30 s refresh cooldown at most),
-// without a restart; the retired key's tokens are refused from then on, and attacks are 401.
+// without a restart; the retired key's tokens are refused from then on, and every attack is refused.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AdminClient, loadAdminConfig } from '../../src/cli/admin/client.js';
 import { tempDir } from '../helpers/cli.js';
@@ -90,20 +91,31 @@ spec:
     assert.equal(retired.body, 'Jwt verification fails: unknown kid');
   });
 
-  test('fail/attacks with the provider\'s issuer are 401 and never reach the app', async () => {
+  test('fail/attacks with the provider\'s issuer are 401 (403 for a wrong audience, as in Envoy) and never reach the app', async () => {
     const real = await idp.accessToken();
     const [h, p] = real.split('.') as [string, string];
     const attacker = await providerKey('ES256', 'idp-key-2');
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-    const attacks: [string, string][] = [
-      [`${h}.${p}.${'A'.repeat(342)}`, 'Jwt verification fails: bad signature'],
-      [`${b64({ alg: 'none' })}.${p}.`, 'Jwt verification fails: unsigned token (alg none)'],
-      [await new SignJWT({ iss: idp.issuer, sub: 'admin', aud: RESOURCE }).setProtectedHeader({ alg: 'ES256', kid: 'idp-key-2' }).setExpirationTime('5m').sign(attacker.privateKey), 'Jwt verification fails: unknown kid'],
-      ['not-a-jwt', 'Jwt verification fails: malformed token'],
+    // The HMAC confusion: HS256 keyed with the provider's public key as served at jwks_uri.
+    const publicJwk = JSON.stringify((await idp.jwks()).keys[0]);
+    const hmacHeader = b64({ alg: 'HS256', kid: 'idp-key-2' });
+    const hmac = `${hmacHeader}.${p}.${createHmac('sha256', publicJwk).update(`${hmacHeader}.${p}`).digest('base64url')}`;
+    const claims = { iss: idp.issuer, sub: 'admin', aud: RESOURCE };
+    const attacks: [string, number, string][] = [
+      [`${h}.${p}.${'A'.repeat(342)}`, 401, 'Jwt verification fails: bad signature'],
+      [`${b64({ alg: 'none' })}.${p}.`, 401, 'Jwt verification fails: unsigned token (alg none)'],
+      [hmac, 401, 'Jwt verification fails: hmac algorithm not allowed'],
+      [await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'idp-key-2' }).setExpirationTime('5m').sign(attacker.privateKey), 401, 'Jwt verification fails: unknown kid'],
+      ['not-a-jwt', 401, 'Jwt verification fails: malformed token'],
+      // Signed by the provider itself, but not for now or not for this audience.
+      [await idp.sign({ ...claims, nbf: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 }), 401, 'Jwt verification fails: token not yet valid'],
+      [await idp.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 3600 }), 401, 'Jwt verification fails: token expired'],
+      // Envoy answers an audience mismatch 403, and so does weft (Istio's behaviour).
+      [await idp.sign({ ...claims, aud: 'urn:other', exp: Math.floor(Date.now() / 1000) + 300 }), 403, 'Jwt verification fails: audience not allowed'],
     ];
-    for (const [token, body] of attacks) {
+    for (const [token, status, body] of attacks) {
       const r = await call(productpage, token);
-      assert.deepEqual([r.status, r.body], [401, body], token.slice(0, 40));
+      assert.deepEqual([r.status, r.body], [status, body], token.slice(0, 40));
     }
     assert.equal((await call(productpage, real)).status, 200, 'the genuine token still passes');
   });
