@@ -1,10 +1,11 @@
 // The CA's audit log: mode 0600, one JSON line per issuance and per refusal, and never a key, a
 // certificate, a CSR or a join token's text in it.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { JoinTokenStore } from '../attest/index.js';
-import type { CaCredential } from './audit-log.js';
+import { REDACTED, type CaCredential } from './audit-log.js';
 import { auditLines, cleanupAll, CRED, HOUR, ID, makeCsr, newCa, T0, TD } from './testing/fixtures.js';
 
 after(cleanupAll);
@@ -68,5 +69,44 @@ describe('the audit log', () => {
       assert.equal(text.includes(line), false, 'the audit log holds base64 of a key, a CSR or a certificate');
     }
     assert.ok(text.includes(proved.tokenId), 'the token is named by its id');
+  });
+
+  test("fail/a join token's secret never reaches it, whatever the caller puts in the credential", async () => {
+    const { ca, dir } = newCa();
+    const tokens = JoinTokenStore.open(dir, { clock: { now: () => T0 } });
+    const { token } = tokens.create({ trustDomain: TD, namespace: 'default', serviceAccount: 'web', caFingerprint: ca.rootFingerprint });
+    const proved = tokens.verify(token, { trustDomain: TD, caFingerprint: ca.rootFingerprint });
+    const csr = (await makeCsr()).der;
+    // Objects a caller may hold and hand over as they are: the verified token with the token text
+    // beside it, the token where its id belongs, a private key and a raw CSR in an operator's, the
+    // token in an SVID's fields, and a kind the CA does not know.
+    const handed: CaCredential[] = [];
+    const withSecret = { kind: 'join-token' as const, ...proved, token, secret: token.split('.')[2] };
+    handed.push(withSecret, { kind: 'join-token', tokenId: token });
+    const keyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const csrPem = (await makeCsr({ freshKey: true })).pem;
+    const asOperator = { kind: 'operator' as const, name: 'weft ca mint', keyPem, csr: csrPem };
+    handed.push(asOperator, { kind: 'operator', name: csrPem }, { kind: 'svid', spiffeId: token, serial: token } as CaCredential, { kind: 'bearer', token } as unknown as CaCredential);
+    for (const credential of handed) ca.issue(csr, { credential });
+    assert.throws(() => ca.issue(Buffer.from('garbage'), { credential: withSecret }), { code: 'WEFT_CSR_MALFORMED' });
+    ca.mint(ID, { credential: withSecret });
+
+    const text = readFileSync(ca.audit.path, 'utf8');
+    for (const secret of [token, ...token.split('.'), 'BEGIN', ...[keyPem, csrPem].flatMap((pem) => pem.split('\n').filter((l) => l.length > 20))]) {
+      assert.equal(text.includes(secret), false, `the audit log holds ${secret.slice(0, 20)}…`);
+    }
+    assert.deepEqual(
+      auditLines(ca).slice(1).map((l) => l.credential),
+      [
+        { kind: 'join-token', tokenId: proved.tokenId },
+        { kind: 'join-token', tokenId: REDACTED },
+        { kind: 'operator', name: 'weft ca mint' },
+        { kind: 'operator', name: REDACTED },
+        { kind: 'svid', spiffeId: REDACTED, serial: REDACTED },
+        { kind: 'unknown' },
+        { kind: 'join-token', tokenId: proved.tokenId },
+        { kind: 'join-token', tokenId: proved.tokenId },
+      ],
+    );
   });
 });

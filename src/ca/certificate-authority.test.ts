@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readCertificate, parseCertificatesPem, KU_CRL_SIGN, KU_KEY_CERT_SIGN, verifyX509Svid, bundleFromPem } from '../identity/index.js';
 import { FrozenClock } from '../lib/clock.js';
 import { CertificateAuthority, DEFAULT_ROOT_TTL_MS } from './certificate-authority.js';
 import { CaError, type CaErrorCode } from './errors.js';
-import { auditLines, chainDer, cleanupAll, CRED, HOUR, ID, makeCsr, MINUTE, newCa, pluginCa, scratch, T0, TD } from './testing/fixtures.js';
-import { TestPki } from '../../test/helpers/pki.js';
+import { auditLines, chainDer, cleanupAll, CRED, HOUR, ID, makeCsr, MINUTE, newCa, pluginCa, scratch, T0, TD, writePluginFiles } from './testing/fixtures.js';
+import { TestPki, type TestCert } from '../../test/helpers/pki.js';
 
 after(cleanupAll);
 const pki = new TestPki({ now: T0 });
@@ -83,9 +83,28 @@ describe('CertificateAuthority.init and open (self-signed)', () => {
     const { ca, dir } = newCa();
     const before = snapshot(dir);
     const err = rejects(() => CertificateAuthority.init(dir, { trustDomain: 'other.org', clock: new FrozenClock(T0) }), 'WEFT_CA_TRUST_DOMAIN_MISMATCH');
-    assert.match(err.message, /already holds the CA of trust domain example\.org, not other\.org: use another --data-dir$/);
+    assert.equal(
+      err.message,
+      `${dir} already holds the CA of trust domain example.org, not other.org: a CA keeps the trust domain it was created with. To use this CA, run with --trust-domain example.org; for a mesh of other.org, give another --data-dir`,
+    );
+    assert.equal(err.file, join(dir, 'ca', 'ca.json'));
     assert.deepEqual(snapshot(dir), before);
     assert.equal(CertificateAuthority.open(dir).rootFingerprint, ca.rootFingerprint);
+  });
+
+  test('fail/init over CA files without ca.json (an interrupted init, a lost ca.json) refuses and keeps the key', () => {
+    const { ca, dir } = newCa();
+    rmSync(join(dir, 'ca', 'ca.json'));
+    const before = snapshot(join(dir, 'ca'));
+    const err = rejects(() => CertificateAuthority.init(dir, { trustDomain: TD, clock: new FrozenClock(T0) }), 'WEFT_CA_ALREADY_EXISTS');
+    assert.equal(
+      err.message,
+      `${join(dir, 'ca')} holds root-key.pem, root-cert.pem but no ca.json (an interrupted \`weft ca init\`, or ca.json was lost): weft never overwrites CA key material. Restore ca.json, or, if nothing trusts this CA yet, remove ${join(dir, 'ca')} and run init again`,
+    );
+    assert.equal(err.file, join(dir, 'ca', 'root-key.pem'));
+    assert.deepEqual(snapshot(join(dir, 'ca')), before);
+    writeFileSync(join(dir, 'ca', 'ca.json'), JSON.stringify({ trustDomain: TD, mode: 'self-signed' }));
+    assert.equal(CertificateAuthority.open(dir, { clock: new FrozenClock(T0) }).rootFingerprint, ca.rootFingerprint, 'restoring ca.json brings the same CA back');
   });
 
   for (const [name, make] of [
@@ -136,13 +155,68 @@ describe('CertificateAuthority.initFromPlugin (Istio plug-in intermediate)', () 
     rejects(() => CertificateAuthority.open(dir), 'WEFT_CA_NOT_INITIALISED');
   });
 
-  test('fail/a data directory that already holds a CA is refused and unchanged', async () => {
+  test('fail/a data directory that already holds a self-signed CA is refused and unchanged', async () => {
     const plugin = await pluginCa(pki);
-    const { dir } = newCa();
+    const { ca, dir } = newCa();
     const before = snapshot(dir);
-    rejects(() => CertificateAuthority.initFromPlugin(dir, plugin.dir, { clock: new FrozenClock(T0) }), 'WEFT_CA_TRUST_DOMAIN_MISMATCH', /already holds a CA/);
+    const err = rejects(() => CertificateAuthority.initFromPlugin(dir, plugin.dir, { clock: new FrozenClock(T0) }), 'WEFT_CA_ALREADY_EXISTS');
+    assert.equal(
+      err.message,
+      `${dir} already holds another CA (self-signed, trust domain ${TD}, root ${ca.rootFingerprint}): weft never replaces a CA's key material; plug the intermediate into a new --data-dir`,
+    );
     assert.deepEqual(snapshot(dir), before);
   });
+
+  test('ok/plugging the same intermediate in twice opens the CA as it is: nothing rewritten, no second ca.created', async () => {
+    const plugin = await pluginCa(pki, { depth: 2 });
+    const dir = scratch();
+    const ca = CertificateAuthority.initFromPlugin(dir, plugin.dir, { clock: new FrozenClock(T0) });
+    const before = snapshot(dir);
+    const again = CertificateAuthority.initFromPlugin(dir, plugin.dir, { clock: new FrozenClock(T0 + HOUR) });
+    assert.equal(again.rootFingerprint, ca.rootFingerprint);
+    assert.deepEqual(again.chainPem(), ca.chainPem());
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  test('fail/plugging another intermediate into a data directory holding a plug-in CA is refused; the key stays', async () => {
+    const first = await pluginCa(pki);
+    const second = await pluginCa(pki, { root: first.root });
+    const dir = scratch();
+    CertificateAuthority.initFromPlugin(dir, first.dir, { clock: new FrozenClock(T0) });
+    const before = snapshot(dir);
+    rejects(() => CertificateAuthority.initFromPlugin(dir, second.dir, { clock: new FrozenClock(T0) }), 'WEFT_CA_ALREADY_EXISTS', /already holds another CA \(intermediate, trust domain example\.org, root sha256:[0-9a-f]{64}\): weft never replaces/);
+    assert.deepEqual(snapshot(dir), before);
+    assert.equal(readFileSync(join(dir, 'ca', 'ca-key.pem'), 'utf8'), first.chain[0]!.keyPem);
+  });
+
+  test('fail/plugging in over CA files without ca.json refuses and removes nothing', async () => {
+    const plugin = await pluginCa(pki);
+    const { dir } = newCa();
+    rmSync(join(dir, 'ca', 'ca.json'));
+    const before = snapshot(dir);
+    rejects(() => CertificateAuthority.initFromPlugin(dir, plugin.dir, { clock: new FrozenClock(T0) }), 'WEFT_CA_ALREADY_EXISTS', /holds root-key\.pem, root-cert\.pem but no ca\.json/);
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  test('fail/the same intermediate asked for under another trust domain than the data directory has', async () => {
+    const plugin = await pluginCa(pki);
+    const dir = scratch();
+    CertificateAuthority.initFromPlugin(dir, plugin.dir, { clock: new FrozenClock(T0) });
+    rejects(() => CertificateAuthority.initFromPlugin(dir, plugin.dir, { trustDomain: 'other.org', clock: new FrozenClock(T0) }), 'WEFT_CA_TRUST_DOMAIN_MISMATCH', /ca-cert\.pem names trust domain example\.org, not other\.org: leave out --trust-domain to use example\.org, or plug in an intermediate of other\.org$/);
+  });
+
+  for (const [what, layout] of [
+    ['without ca-cert.pem at its head', (_signer: TestCert, mid: TestCert) => [mid]],
+    ['without the root at its end', (signer: TestCert, mid: TestCert) => [signer, mid]],
+  ] as const) {
+    test(`ok/cert-chain.pem ${what} is accepted; the same intermediates are sent`, async () => {
+      const plugin = await pluginCa(pki, { depth: 2 });
+      const [signer, mid] = plugin.chain as [TestCert, TestCert];
+      writeFileSync(join(plugin.dir, 'cert-chain.pem'), layout(signer, mid).map((c) => c.pem).join(''));
+      const ca = CertificateAuthority.initFromPlugin(scratch(), plugin.dir, { clock: new FrozenClock(T0) });
+      assert.deepEqual(ca.chainPem(), [signer.pem, mid.pem]);
+    });
+  }
 });
 
 describe('SVID lifetime', () => {
@@ -173,6 +247,29 @@ describe('SVID lifetime', () => {
     assert.deepEqual(lifetime(svid), [-10_000, 30 * MINUTE]);
     assert.equal(readCertificate(svid.leafDer).notAfter.getTime(), T0 + 30 * MINUTE);
     assert.equal(auditLines(ca).at(-1)!.notAfter, new Date(T0 + 30 * MINUTE).toISOString());
+  });
+
+  test('ok/an intermediate above the signer expiring within the TTL caps it (signer valid for a year)', async () => {
+    const root = await pki.root(TD);
+    const mid = await pki.intermediate(root, { notAfter: new Date(T0 + 20 * MINUTE) });
+    const signer = await pki.intermediate(mid, { uris: [`spiffe://${TD}`] });
+    const source = scratch('weft-plugin-');
+    writePluginFiles(source, { signer, chain: [signer, mid], root });
+    const clock = new FrozenClock(T0);
+    const ca = CertificateAuthority.initFromPlugin(scratch(), source, { clock });
+    const csr = (await makeCsr()).der;
+    const svid = ca.issue(csr, { credential: CRED, ttlMs: HOUR });
+    assert.deepEqual(lifetime(svid), [-10_000, 20 * MINUTE]);
+    assert.equal(readCertificate(svid.leafDer).notAfter.getTime(), T0 + 20 * MINUTE);
+    clock.advance(20 * MINUTE);
+    rejects(() => ca.issue(csr, { credential: CRED }), 'WEFT_CA_SIGNER_EXPIRED', new RegExp(`^a certificate above the CA's signer \\(${mid.subject}\\) expired at 2026-01-01T00:20:00\\.000Z: nothing can be issued until it is rotated$`));
+  });
+
+  test("ok/a plug-in root expiring within the TTL caps it (the intermediate under it valid for a year)", async () => {
+    const root = await pki.root(TD, { notAfter: new Date(T0 + 40 * MINUTE) });
+    const plugin = await pluginCa(pki, { root });
+    const ca = CertificateAuthority.initFromPlugin(scratch(), plugin.dir, { clock: new FrozenClock(T0) });
+    assert.deepEqual(lifetime(ca.issue((await makeCsr()).der, { credential: CRED, ttlMs: HOUR })), [-10_000, 40 * MINUTE]);
   });
 
   test('ok/a self-signed root expiring within the TTL caps it too', async () => {

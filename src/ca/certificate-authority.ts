@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { certificatesToPem, parseSpiffeId, parseTrustDomain, type SpiffeId } from '../identity/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { isWeftError, WeftError } from '../lib/errors.js';
 import { writeFileAtomic, writeSecretFile } from '../lib/files.js';
 import { AuditLog, type CaCredential } from './audit-log.js';
+import { caDir, readConfig, refuseLeftovers, writeConfig, type CaConfig } from './ca-state.js';
 import { createRoot, publicKeyBits } from './create-root.js';
 import { parseCsr, type KeyType } from './csr.js';
 import { CaError } from './errors.js';
@@ -36,12 +37,6 @@ export interface OpenOptions {
   clock?: Clock;
   defaultTtlMs?: number;
   maxTtlMs?: number;
-}
-
-interface CaConfig {
-  trustDomain: string;
-  mode: CaMode;
-  createdAt: string;
 }
 
 /**
@@ -89,22 +84,23 @@ export class CertificateAuthority {
     const trustDomain = parseTrustDomain(opts.trustDomain);
     const existing = readConfig(dataDir);
     if (existing) {
-      if (existing.trustDomain !== trustDomain) {
-        throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `${resolve(dataDir)} already holds the CA of trust domain ${existing.trustDomain}, not ${trustDomain}: use another --data-dir`);
-      }
+      if (existing.trustDomain !== trustDomain) throw trustDomainMismatch(dataDir, existing.trustDomain, trustDomain);
       return new CertificateAuthority(dataDir, existing, opts);
     }
+    refuseLeftovers(dataDir);
     const clock = opts.clock ?? systemClock;
     const now = clock.now();
     const root = createRoot(trustDomain, now - HOUR, now + (opts.rootTtlMs ?? DEFAULT_ROOT_TTL_MS));
     const dir = caDir(dataDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeSecretFile(join(dir, 'root-key.pem'), root.key.export({ type: 'pkcs8', format: 'pem' }) as string);
-    writeFileAtomic(join(dir, 'root-cert.pem'), certificatesToPem([root.certDer]));
-    // ca.json last: a data directory without it is not initialised, whatever else a crash left.
     const config: CaConfig = { trustDomain, mode: 'self-signed', createdAt: new Date(now).toISOString() };
-    writeFileAtomic(join(dir, 'ca.json'), `${JSON.stringify(config, null, 2)}\n`);
-    const ca = new CertificateAuthority(dataDir, config, opts);
+    const ca = writeOrUndo(dir, ['root-key.pem', 'root-cert.pem'], () => {
+      writeSecretFile(join(dir, 'root-key.pem'), root.key.export({ type: 'pkcs8', format: 'pem' }) as string);
+      writeFileAtomic(join(dir, 'root-cert.pem'), certificatesToPem([root.certDer]));
+      // ca.json last: a data directory without it is not initialised.
+      writeConfig(dataDir, config);
+      return new CertificateAuthority(dataDir, config, opts);
+    });
     ca.audit.append({ event: 'ca.created', mode: 'self-signed', trustDomain, rootFingerprint: ca.rootFingerprint, notAfter: ca.rootNotAfter.toISOString() });
     return ca;
   }
@@ -112,34 +108,53 @@ export class CertificateAuthority {
   /**
    * Plugs in an operator's intermediate from Istio's files in `sourceDir` (ca-cert.pem, ca-key.pem,
    * root-cert.pem, cert-chain.pem), after checking them, into a data directory without a CA.
+   * Plugging the same material in again opens the CA as it is; anything else already there
+   * (another CA, or CA files without ca.json) is refused and left untouched.
    */
   static initFromPlugin(dataDir: string, sourceDir: string, opts: OpenOptions & { trustDomain?: string } = {}): CertificateAuthority {
     const clock = opts.clock ?? systemClock;
-    if (readConfig(dataDir)) {
-      throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `${resolve(dataDir)} already holds a CA: plug an intermediate into a new --data-dir`);
-    }
+    const existing = readConfig(dataDir);
+    if (!existing) refuseLeftovers(dataDir);
     const material = loadPlugin(sourceDir, clock.now());
+    const certFile = join(sourceDir, 'ca-cert.pem');
     const own = material.cert.uris.map((u) => { try { return parseSpiffeId(u); } catch { return undefined; } }).find((id) => id && id.path === '');
-    const trustDomain = parseTrustDomain(opts.trustDomain ?? own?.trustDomain ?? '');
+    const trustDomain = parseTrustDomain(opts.trustDomain ?? own?.trustDomain ?? existing?.trustDomain ?? '');
     if (own && own.trustDomain !== trustDomain) {
-      throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `ca-cert.pem names trust domain ${own.trustDomain}, not ${trustDomain}`);
+      throw new CaError('WEFT_CA_TRUST_DOMAIN_MISMATCH', `${certFile} names trust domain ${own.trustDomain}, not ${trustDomain}: leave out --trust-domain to use ${own.trustDomain}, or plug in an intermediate of ${trustDomain}`, { file: certFile });
     }
+    if (existing) return CertificateAuthority.#reopenSamePlugin(dataDir, existing, material, trustDomain, opts);
     const dir = caDir(dataDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    try {
+    const config: CaConfig = { trustDomain, mode: 'intermediate', createdAt: new Date(clock.now()).toISOString() };
+    const ca = writeOrUndo(dir, PLUGIN_FILES, () => {
       for (const f of PLUGIN_FILES) {
         if (f === 'ca-key.pem') writeSecretFile(join(dir, f), readFileSync(join(sourceDir, f)));
         else copyFileSync(join(sourceDir, f), join(dir, f));
       }
-      const config: CaConfig = { trustDomain, mode: 'intermediate', createdAt: new Date(clock.now()).toISOString() };
-      writeFileAtomic(join(dir, 'ca.json'), `${JSON.stringify(config, null, 2)}\n`);
-      const ca = new CertificateAuthority(dataDir, config, opts);
-      ca.audit.append({ event: 'ca.created', mode: 'intermediate', trustDomain, rootFingerprint: ca.rootFingerprint, notAfter: ca.signerNotAfter.toISOString() });
-      return ca;
-    } catch (err) {
-      for (const f of [...PLUGIN_FILES, 'ca.json']) rmSync(join(dir, f), { force: true });
-      throw err;
+      writeConfig(dataDir, config);
+      return new CertificateAuthority(dataDir, config, opts);
+    });
+    ca.audit.append({ event: 'ca.created', mode: 'intermediate', trustDomain, rootFingerprint: ca.rootFingerprint, notAfter: ca.signerNotAfter.toISOString() });
+    return ca;
+  }
+
+  /**
+   * initFromPlugin on a data directory that already holds a CA: the same intermediate (same signer,
+   * chain and roots; the key matches the signer, so it is the same key too) is opened as it is,
+   * anything else is refused. Nothing is written either way.
+   */
+  static #reopenSamePlugin(dataDir: string, existing: CaConfig, material: SignerMaterial, trustDomain: string, opts: OpenOptions): CertificateAuthority {
+    const ca = new CertificateAuthority(dataDir, existing, opts);
+    const same = (a: readonly { fingerprint: string }[], b: readonly { fingerprint: string }[]) => a.map((c) => c.fingerprint).join() === b.map((c) => c.fingerprint).join();
+    if (existing.mode !== 'intermediate' || !same(ca.#signer.chain, material.chain) || !same(ca.#signer.roots, material.roots)) {
+      throw new CaError(
+        'WEFT_CA_ALREADY_EXISTS',
+        `${resolve(dataDir)} already holds another CA (${existing.mode}, trust domain ${existing.trustDomain}, root ${ca.rootFingerprint}): weft never replaces a CA's key material; plug the intermediate into a new --data-dir`,
+        { file: join(caDir(dataDir), 'ca.json') },
+      );
     }
+    if (existing.trustDomain !== trustDomain) throw trustDomainMismatch(dataDir, existing.trustDomain, trustDomain);
+    return ca;
   }
 
   /** Opens the CA of an initialised data directory. */
@@ -230,11 +245,14 @@ export class CertificateAuthority {
     ttlMs?: number,
   ): IssuedSvid {
     const now = this.#clock.now();
-    if (now >= this.signerNotAfter.getTime()) {
-      throw new CaError('WEFT_CA_SIGNER_EXPIRED', `the CA's signing certificate expired at ${this.signerNotAfter.toISOString()}: nothing can be issued until it is rotated`);
+    // Every certificate from the signer up to the root bounds the leaf, not only the signer.
+    const limit = this.#signer.expiresFirst;
+    if (now >= limit.notAfter.getTime()) {
+      const which = limit === this.#signer.cert ? "the CA's signing certificate" : `a certificate above the CA's signer (${limit.subject})`;
+      throw new CaError('WEFT_CA_SIGNER_EXPIRED', `${which} expired at ${limit.notAfter.toISOString()}: nothing can be issued until it is rotated`);
     }
     if (ttlMs !== undefined && !(ttlMs > 0)) throw new TypeError('"ttlMs" must be a positive number of milliseconds');
-    const notAfter = Math.min(now + Math.min(ttlMs ?? this.#defaultTtlMs, this.#maxTtlMs), this.signerNotAfter.getTime());
+    const notAfter = Math.min(now + Math.min(ttlMs ?? this.#defaultTtlMs, this.#maxTtlMs), limit.notAfter.getTime());
     const notBefore = now - BACKDATE_MS;
     const leaf = this.#template.sign({ spki: key.spki, publicKeyBits: key.publicKeyBits, isRsa: key.isRsa, uri: id.text, notBefore, notAfter });
     // Validity is encoded to the second; report what the certificate says.
@@ -254,23 +272,23 @@ export class CertificateAuthority {
   }
 }
 
-function caDir(dataDir: string): string {
-  return join(dataDir, 'ca');
+/** Runs `write`; if it throws, removes ca.json and `files` (all written by it: refuseLeftovers ran first). */
+function writeOrUndo<T>(dir: string, files: readonly string[], write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    for (const f of ['ca.json', ...files]) rmSync(join(dir, f), { force: true });
+    throw err;
+  }
 }
 
-function readConfig(dataDir: string): CaConfig | undefined {
-  const file = join(caDir(dataDir), 'ca.json');
-  if (!existsSync(file)) return undefined;
-  let parsed: Partial<CaConfig>;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<CaConfig>;
-  } catch (err) {
-    throw new CaError('WEFT_CA_FILE_INVALID', `${file} is not valid JSON`, { cause: err, file });
-  }
-  if (typeof parsed.trustDomain !== 'string' || (parsed.mode !== 'self-signed' && parsed.mode !== 'intermediate')) {
-    throw new CaError('WEFT_CA_FILE_INVALID', `${file} must hold "trustDomain" and "mode" ("self-signed" or "intermediate")`, { file });
-  }
-  return { trustDomain: parsed.trustDomain, mode: parsed.mode, createdAt: String(parsed.createdAt ?? '') };
+function trustDomainMismatch(dataDir: string, has: string, asked: string): CaError {
+  const dir = resolve(dataDir);
+  return new CaError(
+    'WEFT_CA_TRUST_DOMAIN_MISMATCH',
+    `${dir} already holds the CA of trust domain ${has}, not ${asked}: a CA keeps the trust domain it was created with. To use this CA, run with --trust-domain ${has}; for a mesh of ${asked}, give another --data-dir`,
+    { file: join(caDir(dir), 'ca.json') },
+  );
 }
 
 /** parseCsr, with anything unexpected from a hostile CSR reported as malformed rather than thrown raw. */

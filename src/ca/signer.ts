@@ -7,6 +7,7 @@ import { KU_KEY_CERT_SIGN, parseCertificatesPem, readCertificate, type CertFacts
 import { x509 } from '../lib/x509.js';
 import { CaError } from './errors.js';
 import { publicKeyBits } from './create-root.js';
+import { checkSigningKey } from './signing-key.js';
 
 export type CaMode = 'self-signed' | 'intermediate';
 
@@ -23,6 +24,11 @@ export interface SignerMaterial {
   readonly chain: readonly CertFacts[];
   /** The trust anchors: root-cert.pem. */
   readonly roots: readonly CertFacts[];
+  /**
+   * The certificate of the signing path (signer, intermediates, the root they lead to) that
+   * expires first: a leaf outliving any of them would stop verifying before its own notAfter.
+   */
+  readonly expiresFirst: CertFacts;
 }
 
 function readText(file: string): string {
@@ -61,8 +67,9 @@ function keyIdOf(cert: CertFacts): Buffer {
   return ski ? Buffer.from(ski.keyId, 'hex') : createHash('sha1').update(publicKeyBits(spkiOf(cert.node.publicKey))).digest();
 }
 
-/** Checks the signer can sign now: its key matches, it is a CA with keyCertSign, it is within its validity. */
+/** Checks the signer can sign now: a key type it can sign with, matching, a CA with keyCertSign, within its validity. */
 function checkSigner(cert: CertFacts, key: KeyObject, certFile: string, keyFile: string, now: number): void {
+  checkSigningKey(key, keyFile);
   if (!spkiOf(key).equals(spkiOf(cert.node.publicKey))) {
     throw new CaError('WEFT_CA_KEY_MISMATCH', `${keyFile} is not the key of ${certFile}`, { file: keyFile });
   }
@@ -77,27 +84,53 @@ function checkSigner(cert: CertFacts, key: KeyObject, certFile: string, keyFile:
   }
 }
 
-/** Checks that `chain` (signer first) leads, signature by signature, to one of `roots`. */
-function checkChain(chain: readonly CertFacts[], roots: readonly CertFacts[], file: string, now: number): void {
-  let current = chain[0]!;
-  for (let hops = 0; hops < 8; hops++) {
-    const root = roots.find((r) => current.node.checkIssued(r.node) && current.node.verify(r.node.publicKey));
-    if (root) {
-      // An expired root makes every leaf unverifiable: refuse to start rather than issue them.
-      if (now >= root.notAfter.getTime()) {
-        const rootFile = join(dirname(file), 'root-cert.pem');
-        throw new CaError('WEFT_CA_SIGNER_EXPIRED', `${rootFile}: the root ${file} leads to (${root.subject}) expired at ${root.notAfter.toISOString()}; no leaf signed under it would verify`, { file: rootFile });
-      }
-      return;
+const issuedBy = (child: CertFacts, parent: CertFacts): boolean => child.node.checkIssued(parent.node) && child.node.verify(parent.node.publicKey);
+
+/** The certificate of `path` that expires first: no leaf signed under the path may outlive it. */
+function earliest(path: readonly CertFacts[]): CertFacts {
+  return path.reduce((a, b) => (b.notAfter < a.notAfter ? b : a));
+}
+
+/**
+ * Walks cert-chain.pem from the signer up, in file order: each certificate must have issued the one
+ * before it, and the walk must end at (or just below) a root of root-cert.pem. Whatever the file
+ * holds is sent to every workload after its leaf, so a stray or misplaced certificate is refused,
+ * not skipped. ca-cert.pem itself may head the file (Istio's layout) and the root may end it.
+ *
+ * @returns the intermediates above the signer, in order, and the root the path ends at.
+ */
+function walkChain(signer: CertFacts, listed: readonly CertFacts[], roots: readonly CertFacts[], file: string, now: number): { above: CertFacts[]; root: CertFacts } {
+  const skip = listed[0]?.fingerprint === signer.fingerprint ? 1 : 0;
+  const above: CertFacts[] = [];
+  let current = signer;
+  let root: CertFacts | undefined;
+  for (let i = skip; i < listed.length; i++) {
+    const cert = listed[i]!;
+    if (root || !issuedBy(current, cert)) {
+      const what = root ? `comes after the root` : `did not issue the certificate before it (${current.subject || '(empty subject)'})`;
+      throw new CaError(
+        'WEFT_CA_CHAIN_INVALID',
+        `${file}: certificate ${i + 1} (${cert.subject || '(empty subject)'}) ${what}; cert-chain.pem must run from ca-cert.pem up to the root, each certificate followed by its issuer, and hold nothing else`,
+        { file },
+      );
     }
-    const next = chain.find((c) => c !== current && current.node.checkIssued(c.node) && current.node.verify(c.node.publicKey));
-    if (!next) break;
-    if (now >= next.notAfter.getTime()) {
-      throw new CaError('WEFT_CA_SIGNER_EXPIRED', `an intermediate of ${file} (${next.subject}) expired at ${next.notAfter.toISOString()}`, { file });
-    }
-    current = next;
+    if (roots.some((r) => r.fingerprint === cert.fingerprint)) root = cert;
+    else above.push((current = cert));
   }
-  throw new CaError('WEFT_CA_CHAIN_INVALID', `${file} does not lead to a certificate of root-cert.pem: the chain is incomplete or signed by another root`, { file });
+  root ??= roots.find((r) => issuedBy(current, r));
+  if (!root) {
+    throw new CaError('WEFT_CA_CHAIN_INVALID', `${file} does not lead to a certificate of root-cert.pem: the chain is incomplete or signed by another root`, { file });
+  }
+  const expired = above.find((c) => now >= c.notAfter.getTime());
+  if (expired) {
+    throw new CaError('WEFT_CA_SIGNER_EXPIRED', `an intermediate of ${file} (${expired.subject}) expired at ${expired.notAfter.toISOString()}`, { file });
+  }
+  // An expired root makes every leaf unverifiable: refuse to start rather than issue them.
+  if (now >= root.notAfter.getTime()) {
+    const rootFile = join(dirname(file), 'root-cert.pem');
+    throw new CaError('WEFT_CA_SIGNER_EXPIRED', `${rootFile}: the root ${file} leads to (${root.subject}) expired at ${root.notAfter.toISOString()}; no leaf signed under it would verify`, { file: rootFile });
+  }
+  return { above, root };
 }
 
 /** Loads the signer of a data directory's CA, refusing anything that could not sign correctly. */
@@ -108,7 +141,7 @@ export function loadSigner(caDir: string, mode: CaMode, now: number): SignerMate
     const [root] = readCertificates(certFile);
     const key = readKey(keyFile);
     checkSigner(root!, key, certFile, keyFile, now);
-    return { mode, key, cert: root!, keyId: keyIdOf(root!), chain: [], roots: [root!] };
+    return { mode, key, cert: root!, keyId: keyIdOf(root!), chain: [], roots: [root!], expiresFirst: root! };
   }
   return loadPlugin(caDir, now);
 }
@@ -127,8 +160,7 @@ export function loadPlugin(dir: string, now: number): SignerMaterial {
   checkSigner(cert!, key, certFile, keyFile, now);
   const roots = readCertificates(join(dir, 'root-cert.pem'));
   const listed = readCertificates(join(dir, 'cert-chain.pem'));
-  // cert-chain.pem runs from ca-cert up to the root; what is sent after a leaf is everything but roots.
-  const intermediates = listed.filter((c) => c.fingerprint !== cert!.fingerprint && !roots.some((r) => r.fingerprint === c.fingerprint) && c.subject !== c.issuer);
-  checkChain([cert!, ...intermediates], roots, join(dir, 'cert-chain.pem'), now);
-  return { mode: 'intermediate', key, cert: cert!, keyId: keyIdOf(cert!), chain: [cert!, ...intermediates], roots };
+  const { above, root } = walkChain(cert!, listed, roots, join(dir, 'cert-chain.pem'), now);
+  const chain = [cert!, ...above];
+  return { mode: 'intermediate', key, cert: cert!, keyId: keyIdOf(cert!), chain, roots, expiresFirst: earliest([...chain, root]) };
 }
