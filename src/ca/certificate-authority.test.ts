@@ -257,6 +257,8 @@ describe('SVID lifetime', () => {
     writePluginFiles(source, { signer, chain: [signer, mid], root });
     const clock = new FrozenClock(T0);
     const ca = CertificateAuthority.initFromPlugin(scratch(), source, { clock });
+    assert.equal(ca.issuesUntil.getTime(), T0 + 20 * MINUTE, 'what `weft ca show` prints as "issues until"');
+    assert.ok(ca.signerNotAfter.getTime() > ca.issuesUntil.getTime());
     const csr = (await makeCsr()).der;
     const svid = ca.issue(csr, { credential: CRED, ttlMs: HOUR });
     assert.deepEqual(lifetime(svid), [-10_000, 20 * MINUTE]);

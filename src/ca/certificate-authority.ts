@@ -50,6 +50,8 @@ export class CertificateAuthority {
   readonly rootFingerprint: string;
   readonly rootNotAfter: Date;
   readonly signerNotAfter: Date;
+  /** The earliest expiry from the signer up to the root: no leaf outlives it. */
+  readonly issuesUntil: Date;
   readonly audit: AuditLog;
   readonly #clock: Clock;
   readonly #signer: SignerMaterial;
@@ -73,6 +75,7 @@ export class CertificateAuthority {
     this.rootFingerprint = this.#signer.roots[0]!.fingerprint;
     this.rootNotAfter = this.#signer.roots[0]!.notAfter;
     this.signerNotAfter = this.#signer.cert.notAfter;
+    this.issuesUntil = this.#signer.expiresFirst.notAfter;
     this.audit = new AuditLog(join(dataDir, 'audit.log'), () => this.#clock.now());
   }
 

@@ -89,5 +89,6 @@ function printCa(authority: CertificateAuthority): void {
     ['root fingerprint', authority.rootFingerprint],
     ['root not after', isoTime(authority.rootNotAfter)],
     ['signer not after', isoTime(authority.signerNotAfter)],
+    ['issues until', isoTime(authority.issuesUntil)],
   ]);
 }
