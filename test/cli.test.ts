@@ -83,6 +83,13 @@ describe('weft CLI', () => {
       assert.equal(readFileSync(join(dataDir, 'ca', 'root-cert.pem'), 'utf8'), before);
     });
 
+    test('init without --trust-domain keeps the existing CA whatever its trust domain', async () => {
+      const again = await runWeft(['ca', 'init', '--data-dir', dataDir]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /trust domain:\s+example\.org/);
+      assert.match(again.stdout, new RegExp(fingerprint));
+    });
+
     test('init refuses an invalid trust domain', async () => {
       const t = tempDir();
       try {

@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CertificateAuthority } from '../../ca/index.js';
+import { CaError, CertificateAuthority } from '../../ca/index.js';
 import { writeFileAtomic, writeSecretFile } from '../../lib/files.js';
 import { parseDuration } from '../../lib/duration.js';
 import { DEFAULT_DATA_DIR, durationOption, formatOption, isoTime, printFields, printJson, UsageError } from '../output.js';
 
 const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048'] as const;
+/** Kubernetes' and Istio's default, so Istio resources naming cluster.local principals apply as written. */
+const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 type KeyType = (typeof KEY_TYPES)[number];
 
 /** `weft ca init|show|mint`: the certificate authority on a data directory. */
@@ -16,15 +18,15 @@ export function registerCaCommands(program: Command): void {
   ca.command('init')
     .description('create the CA in the data directory (a self-signed root, or an operator\'s intermediate with --plugin)')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .option('--trust-domain <name>', 'trust domain of the mesh', 'cluster.local')
+    .option('--trust-domain <name>', 'trust domain of the mesh', DEFAULT_TRUST_DOMAIN)
     .option('--root-ttl <duration>', 'lifetime of a new self-signed root', durationOption, parseDuration('3650d'))
     .option('--plugin <dir>', 'plug in an intermediate CA from Istio\'s files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)')
-    .addHelpText('after', '\nRunning it again on an initialised data directory keeps the existing CA (same trust domain) or refuses (another one).')
+    .addHelpText('after', '\nRunning it again on an initialised data directory keeps the existing CA (without --trust-domain, or with its own) or refuses (another one).')
     .action((opts: { dataDir: string; trustDomain: string; rootTtl: number; plugin?: string }, cmd: Command) => {
       const trustDomainGiven = cmd.getOptionValueSource('trustDomain') === 'cli';
       const authority = opts.plugin
         ? CertificateAuthority.initFromPlugin(opts.dataDir, opts.plugin, trustDomainGiven ? { trustDomain: opts.trustDomain } : {})
-        : CertificateAuthority.init(opts.dataDir, { trustDomain: opts.trustDomain, rootTtlMs: opts.rootTtl });
+        : initOrOpenCa(opts.dataDir, trustDomainGiven ? opts.trustDomain : undefined, opts.rootTtl);
       process.stdout.write(`CA ready in ${resolve(opts.dataDir)}\n`);
       printCa(authority);
     });
@@ -80,6 +82,22 @@ export function registerCaCommands(program: Command): void {
         ['written', ['svid.pem', 'key.pem', 'bundle.pem'].map((f) => join(opts.out, f)).join(', ')],
       ]);
     });
+}
+
+/**
+ * The data directory's CA, created with `trustDomain` (default cluster.local) when there is none.
+ * Without an explicit trust domain an existing CA is kept whatever its own, so re-running a command
+ * on a mesh made for another trust domain does not trip over a default nobody asked for.
+ */
+export function initOrOpenCa(dataDir: string, trustDomain: string | undefined, rootTtlMs?: number): CertificateAuthority {
+  if (trustDomain === undefined) {
+    try {
+      return CertificateAuthority.open(dataDir);
+    } catch (err) {
+      if (!(err instanceof CaError && err.code === 'WEFT_CA_NOT_INITIALISED')) throw err;
+    }
+  }
+  return CertificateAuthority.init(dataDir, { trustDomain: trustDomain ?? DEFAULT_TRUST_DOMAIN, ...(rootTtlMs === undefined ? {} : { rootTtlMs }) });
 }
 
 function printCa(authority: CertificateAuthority): void {

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { JoinTokenStore } from '../../attest/index.js';
-import { CertificateAuthority } from '../../ca/index.js';
 import { checkCalls, checkForeignCaRefused, checkPlaintextRefused, type CheckRow } from '../up/checks.js';
 import { freePort, startChild, stopChildren, waitReady, type Child } from '../up/processes.js';
 import { DEMO_NAMESPACE, DEMO_SERVICE_PORT, DEMO_WORKLOADS } from '../up/topology.js';
+import { initOrOpenCa } from './ca.js';
 import { waitForSignal } from './control-plane.js';
 import { DEFAULT_DATA_DIR, printTable } from '../output.js';
 
@@ -30,11 +30,11 @@ export function registerUpCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
     .option('--trust-domain <name>', 'trust domain of a new mesh', 'cluster.local')
     .option('--no-wait', 'stop everything after the checks instead of running until Ctrl-C')
-    .action(async (opts: { dataDir: string; trustDomain: string; wait: boolean }) => {
+    .action(async (opts: { dataDir: string; trustDomain: string; wait: boolean }, cmd: Command) => {
       const dataDir = resolve(opts.dataDir);
       const logDir = join(dataDir, 'logs');
       mkdirSync(logDir, { recursive: true });
-      const ca = CertificateAuthority.init(dataDir, { trustDomain: opts.trustDomain });
+      const ca = initOrOpenCa(dataDir, cmd.getOptionValueSource('trustDomain') === 'cli' ? opts.trustDomain : undefined);
       const tokens = JoinTokenStore.open(dataDir);
       const children: Child[] = [];
       let stopping = false;
