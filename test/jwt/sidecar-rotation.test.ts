@@ -11,6 +11,7 @@ import { SignJWT } from 'jose';
 import { AdminClient, loadAdminConfig } from '../../src/cli/admin/client.js';
 import { tempDir } from '../helpers/cli.js';
 import { startControlPlane, startWorkload, stop, type Mesh, type Workload } from '../helpers/mesh.js';
+import { reviewsJwtPolicies } from '../policy/fixtures.js';
 import { OpenIdProvider, providerKey, RESOURCE } from './oidc.js';
 
 function call(w: Workload, token?: string): Promise<{ status: number; body: string }> {
@@ -47,20 +48,7 @@ describe('RequestAuthentication with a real OpenID provider, through the sidecar
     mesh = await startControlPlane(join(dir.dir, 'cp'));
     await startWorkload(mesh, { service: 'reviews' });
     productpage = await startWorkload(mesh, { service: 'productpage' });
-    const yaml = `apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata: { name: idp, namespace: default }
-spec:
-  selector: { matchLabels: { app: reviews } }
-  jwtRules: [{ issuer: "${idp.issuer}", jwksUri: "${idp.jwksUri}", audiences: ["${RESOURCE}"] }]
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: { name: require-jwt, namespace: default }
-spec:
-  selector: { matchLabels: { app: reviews } }
-  rules: [{ from: [{ source: { requestPrincipals: ["${idp.issuer}/*"] } }] }]
-`;
+    const yaml = reviewsJwtPolicies(`{ issuer: "${idp.issuer}", jwksUri: "${idp.jwksUri}", audiences: ["${RESOURCE}"] }`, idp.issuer);
     const api = new AdminClient(loadAdminConfig(join(mesh.dataDir, 'admin.conf')));
     await api.call('POST', '/v1/apply', { sources: [{ file: 'idp.yaml', text: yaml }], dryRun: false });
     const r = await until(productpage, undefined, 403, 15_000);

@@ -9,6 +9,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { AdminClient, loadAdminConfig } from '../../src/cli/admin/client.js';
 import { tempDir } from '../helpers/cli.js';
 import { startControlPlane, startWorkload, stop, type Mesh, type Workload } from '../helpers/mesh.js';
+import { reviewsJwtPolicies } from './fixtures.js';
 
 const ISSUER = 'https://issuer.test';
 
@@ -41,20 +42,7 @@ describe('RequestAuthentication in the sidecars', () => {
     key = pair.privateKey;
     otherKey = (await generateKeyPair('ES256')).privateKey;
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] });
-    const yaml = `apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata: { name: jwt, namespace: default }
-spec:
-  selector: { matchLabels: { app: reviews } }
-  jwtRules: [{ issuer: "${ISSUER}", jwks: '${jwks}' }]
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: { name: require-jwt, namespace: default }
-spec:
-  selector: { matchLabels: { app: reviews } }
-  rules: [{ from: [{ source: { requestPrincipals: ["${ISSUER}/*"] } }], when: [{ key: "request.auth.claims[groups]", values: ["readers"] }] }]
-`;
+    const yaml = reviewsJwtPolicies(`{ issuer: "${ISSUER}", jwks: '${jwks}' }`, ISSUER, '[{ key: "request.auth.claims[groups]", values: ["readers"] }]');
     const api = new AdminClient(loadAdminConfig(join(mesh.dataDir, 'admin.conf')));
     await api.call('POST', '/v1/apply', { sources: [{ file: 'jwt.yaml', text: yaml }], dryRun: false });
     const deadline = performance.now() + 15_000;
