@@ -8,7 +8,7 @@ import { DEFAULT_DATA_DIR, durationOption, formatOption, isoTime, printFields, p
 
 const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048'] as const;
 /** Kubernetes' and Istio's default, so Istio resources naming cluster.local principals apply as written. */
-const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 type KeyType = (typeof KEY_TYPES)[number];
 
 /** `weft ca init|show|mint`: the certificate authority on a data directory. */

@@ -6,7 +6,7 @@ import { JoinTokenStore } from '../../attest/index.js';
 import { checkCalls, checkForeignCaRefused, checkPlaintextRefused, type CheckRow } from '../up/checks.js';
 import { freePort, startChild, stopChildren, waitReady, type Child } from '../up/processes.js';
 import { DEMO_NAMESPACE, DEMO_SERVICE_PORT, DEMO_WORKLOADS } from '../up/topology.js';
-import { initOrOpenCa } from './ca.js';
+import { DEFAULT_TRUST_DOMAIN, initOrOpenCa } from './ca.js';
 import { waitForSignal } from './control-plane.js';
 import { DEFAULT_DATA_DIR, printTable } from '../output.js';
 
@@ -28,7 +28,7 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description('start a control plane and a demo application (productpage, details, reviews v1+v2, ratings), each behind its own sidecar, on 127.0.0.1; check every hop; run until Ctrl-C')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .option('--trust-domain <name>', 'trust domain of a new mesh', 'cluster.local')
+    .option('--trust-domain <name>', 'trust domain of a new mesh', DEFAULT_TRUST_DOMAIN)
     .option('--no-wait', 'stop everything after the checks instead of running until Ctrl-C')
     .action(async (opts: { dataDir: string; trustDomain: string; wait: boolean }, cmd: Command) => {
       const dataDir = resolve(opts.dataDir);

@@ -12,6 +12,7 @@ import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import type { RoundRobin, Target } from './route.js';
+import { secureNamingError } from './secure-naming.js';
 
 const kExchange = Symbol('weft.outbound.exchange');
 type Tagged = { [kExchange]?: OutboundExchange };
@@ -115,21 +116,10 @@ export class OutboundExchange {
 
   onSession(ms: MeshSession): void {
     if (this.over) return;
-    // Secure naming: the server must hold one of the identities registered for the service.
-    if (!this.entry.identities.has(ms.peerSpiffeId)) {
-      this.ctx.stats.outbound_requests_secure_naming_total++;
+    const misnamed = secureNamingError(this.entry, this.target, ms, this.ctx.stats, this.ctx.logger);
+    if (misnamed !== undefined) {
       (this.failedKeys ??= []).push(ms.key);
-      const expected = [...this.entry.identities];
-      this.ctx.logger.log('warn', 'outbound.secure_naming.mismatch', {
-        service: `${this.target.service}.${this.target.namespace}`,
-        endpoint: ms.key,
-        expected,
-        actual: ms.peerSpiffeId,
-      });
-      this.lastError = new ProxyError('WEFT_PROXY_SECURE_NAMING', 'the peer sidecar is not an identity of the service', {
-        message: `secure naming: ${ms.key} is ${ms.peerSpiffeId}, service ${this.target.service}.${this.target.namespace} allows ${expected.join(', ')}`,
-        fields: { endpoint: ms.key, expected, actual: ms.peerSpiffeId },
-      });
+      this.lastError = misnamed;
       this.attempt();
       return;
     }

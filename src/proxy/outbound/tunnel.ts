@@ -12,6 +12,7 @@ import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import { parseTarget, type RoundRobin, type Target } from './route.js';
+import { secureNamingError } from './secure-naming.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -52,11 +53,10 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
       lastError = err;
       continue;
     }
-    if (!entry.identities.has(ms.peerSpiffeId)) {
+    const misnamed = secureNamingError(entry, target, ms, ctx.stats, ctx.logger);
+    if (misnamed !== undefined) {
       failed.push(key);
-      ctx.stats.outbound_requests_secure_naming_total++;
-      ctx.logger.log('warn', 'outbound.secure_naming.mismatch', { service: `${target.service}.${target.namespace}`, endpoint: key, expected: [...entry.identities], actual: ms.peerSpiffeId });
-      lastError = new ProxyError('WEFT_PROXY_SECURE_NAMING', 'the peer sidecar is not an identity of the service');
+      lastError = misnamed;
       continue;
     }
     let stream: ClientHttp2Stream;
@@ -81,8 +81,7 @@ function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, h
     if (status !== 200) {
       ctx.stats.outbound_tcp_connections_failed_total++;
       ctx.logger.log('info', 'outbound.tcp.refused', { target: target.authority, status });
-      const body = status === 403 ? 'RBAC: access denied' : 'upstream connect error';
-      socket.end(`HTTP/1.1 ${status === 403 ? '403 Forbidden' : '503 Service Unavailable'}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      answer(socket, status === 403 ? 403 : 503, status === 403 ? 'RBAC: access denied' : 'upstream connect error');
       stream.close();
       return;
     }
@@ -108,6 +107,13 @@ function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unkn
   ctx.stats.outbound_tcp_connections_failed_total++;
   const e = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
   ctx.logger.log('info', 'outbound.tcp.failed', { target: url ?? null, code: e.code, error: e.message });
-  const body = `${e.message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nx-weft-proxy-error: ${e.code}\r\n\r\n${body}`);
+  answer(socket, status, `${e.message}\n`, e.code);
+}
+
+const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' } as const;
+
+/** The proxy's own answer to a CONNECT that opens no tunnel; the connection closes after it. */
+function answer(socket: Socket, status: keyof typeof REASONS, body: string, code?: string): void {
+  const error = code === undefined ? '' : `x-weft-proxy-error: ${code}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${error}\r\n${body}`);
 }
