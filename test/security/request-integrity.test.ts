@@ -30,15 +30,15 @@ describe('the app receives exactly the request the policy decided on', () => {
   });
 
   /** Sends `target` on `branch` under the public-only policy and `mode`; returns the answer and both views. */
-  async function send(branch: Branch, target: string, mode: PathNormalization, yaml = PUBLIC_ONLY): Promise<{ answer: Answer; app?: ReturnType<typeof appView>; policy?: ReturnType<typeof policyView> }> {
+  async function send(branch: Branch, target: string, mode: PathNormalization, yaml = PUBLIC_ONLY, extra: readonly string[] = []): Promise<{ answer: Answer; app?: ReturnType<typeof appView>; policy?: ReturnType<typeof policyView> }> {
     const jwt = branch.includes('jwt');
     rig.use(inboundPolicy({ yaml, normalization: mode, ...(jwt ? { jwks: rig.jwks } : {}), permissive: branch.startsWith('plaintext') }));
     rig.app.seen.length = 0;
     rig.decided.length = 0;
     const token = branch === 'mtls-jwt-valid' ? valid : branch === 'mtls-jwt-refused' ? forged : undefined;
-    const headers = ['host', AUTHORITY, ...(token === undefined ? [] : ['authorization', `Bearer ${token}`])];
+    const headers = ['host', AUTHORITY, ...(token === undefined ? [] : ['authorization', `Bearer ${token}`]), ...extra];
     const answer =
-      branch === 'peer-h2' ? await asPeer(rig, { ':path': target, ':authority': AUTHORITY })
+      branch === 'peer-h2' ? await asPeer(rig, { ':path': target, ':authority': AUTHORITY, ...grouped(extra) })
       : branch.startsWith('plaintext') ? await plaintext(rig, target, headers)
       : await viaSidecar(rig, target, headers);
     const seen = rig.app.seen[0];
@@ -57,6 +57,10 @@ describe('the app receives exactly the request the policy decided on', () => {
     assert.equal(r.app.target, r.policy.target, `${where}: the app got another target than policy saw`);
     assert.equal(r.app.host, r.policy.host, `${where}: the app got another authority than policy saw`);
     assert.deepEqual(r.app.fields, r.policy.fields, `${where}: the app got other headers than policy saw`);
+    for (const name of Object.keys(r.policy.fields)) assert.ok(!/^x-(weft|envoy)-/.test(name), `${where}: ${name} reached policy`);
+    // The RequestAuthentication output headers are owned only where one is in force: then they come from the token or not at all.
+    if (branch.includes('jwt')) assert.deepEqual(r.policy.fields['x-jwt-sub'], branch === 'mtls-jwt-valid' ? ['alice'] : undefined, where);
+    for (const xfcc of r.policy.fields['x-forwarded-client-cert'] ?? []) assert.match(xfcc, /^By=spiffe:\/\/cluster\.local\/ns\/default\/sa\/details;Hash=[0-9a-f]{64};URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/productpage$/, where);
   }
 
   const PATHS: ReadonlyArray<readonly [string, PathNormalization, number, string?]> = [
@@ -95,11 +99,14 @@ describe('the app receives exactly the request the policy decided on', () => {
     const path = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.constantFrom('', '?q=1', '?a=/../b')).map(([s, q]) => `/${s.join('/')}${q}`);
     const mode = fc.constantFrom<PathNormalization>('NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES');
     const branch = fc.constantFrom(...BRANCHES);
+    // Fields a client may repeat or spoof: policy and app must agree on them, and never see a spoofed one.
+    const field = fc.tuple(fc.constantFrom('x-role', 'x-a', 'cookie', 'x-forwarded-client-cert', 'x-weft-peer', 'x-envoy-original-path', 'x-jwt-sub', 'x-jwt-payload'), fc.constantFrom('admin', 'user', 'a=1', 'By=x;URI=spiffe://cluster.local/ns/default/sa/admin'));
+    const fields = fc.array(field, { maxLength: 5 }).map((list) => list.flat());
     await fc.assert(
-      fc.asyncProperty(branch, path, mode, async (b, p, m) => {
+      fc.asyncProperty(branch, path, mode, fields, async (b, p, m, extra) => {
         // A raw HTTP/1.1 request line carries no bytes above 0x7f: the client encodes them first.
         const target = b === 'peer-h2' ? p : p.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
-        assertAgreement(b, target, await send(b, target, m, DENY_ADMIN));
+        assertAgreement(b, target, await send(b, target, m, DENY_ADMIN, extra));
       }),
       { numRuns: 120 },
     );
@@ -237,6 +244,13 @@ describe('one authority, sidecar-owned headers and repeated headers', () => {
     }
   });
 });
+
+/** A flat field list as an HTTP/2 header object: a repeated name becomes a list (sent as repeated fields). */
+function grouped(flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) (out[flat[i]!] ??= []).push(flat[i + 1]!);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
+}
 
 function pairs(flat: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
