@@ -33,3 +33,8 @@ export function decidedHeaderView(
 ): Readonly<Record<string, string | readonly string[]>> {
   return { ...fields, ':method': method, ':path': target, ':authority': authority, host: authority };
 }
+
+/** A header by name as an own property only: `constructor` or `toString` are never a request's header. */
+export function ownHeader(headers: Readonly<Record<string, string | readonly string[] | undefined>> | undefined, name: string): string | readonly string[] | undefined {
+  return headers !== undefined && Object.hasOwn(headers, name) ? headers[name] : undefined;
+}

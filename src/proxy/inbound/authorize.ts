@@ -97,7 +97,7 @@ async function authenticate(
   // The output headers were never the client's (dropped when the request was read); only the
   // token's own locations can still be here.
   if (result.kind === 'none') return { kind: 'ok', request };
-  const out: Record<string, string | readonly string[]> = Object.assign(Object.create(null) as object, fields);
+  const out: Record<string, string | readonly string[]> = { ...fields };
   for (const name of result.headersToRemove) delete out[name];
   for (const [name, value] of Object.entries(result.headersToAdd)) out[name] = value;
   if (result.cookiesToRemove.length > 0 && cookieHeader !== undefined) {

@@ -36,10 +36,16 @@ export interface ReadOptions {
 
 type Fields = Record<string, string | string[]>;
 
+// Fields are a plain object (V8 keeps those fast; a null-prototype one is a slow dictionary), so
+// a name is looked up as an own property only, and `__proto__` is defined rather than assigned.
 function add(fields: Fields, name: string, value: string): void {
-  const seen = fields[name];
-  if (seen === undefined) fields[name] = value;
-  else if (name === 'cookie') fields[name] = `${seen as string}; ${value}`; // RFC 9113 §8.2.3
+  if (!Object.hasOwn(fields, name)) {
+    if (name === '__proto__') Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+    else fields[name] = value;
+    return;
+  }
+  const seen = fields[name]!;
+  if (name === 'cookie') fields[name] = `${seen as string}; ${value}`; // RFC 9113 §8.2.3
   else if (typeof seen === 'string') fields[name] = [seen, value];
   else seen.push(value);
 }
@@ -74,7 +80,7 @@ function finish(method: string, target: string, authority: string | undefined, h
  * gives it: Node's header object drops repeats of some fields and joins others).
  */
 export function readH2Request(raw: readonly string[], opts: ReadOptions): ReadRequest {
-  const fields: Fields = Object.create(null) as Fields;
+  const fields: Fields = {};
   const hosts: string[] = [];
   let method = 'GET';
   let target = '/';
@@ -106,7 +112,7 @@ function absoluteForm(url: string): { authority: string; target: string } | stri
 
 /** Reads a plaintext HTTP/1.1 request (node:http), every value of a repeated field included. */
 export function readH1Request(req: IncomingMessage, opts: ReadOptions): ReadRequest {
-  const fields: Fields = Object.create(null) as Fields;
+  const fields: Fields = {};
   const listed = connectionListed(req.headers.connection);
   const distinct = req.headersDistinct;
   for (const name in distinct) {
@@ -126,7 +132,7 @@ export function readH1Request(req: IncomingMessage, opts: ReadOptions): ReadRequ
 export function toAppRequest(req: InboundRequest): { method: string; path: string; headers: string[] } {
   const headers: string[] = [];
   const fields = req.fields;
-  for (const name in fields) {
+  for (const name of Object.keys(fields)) {
     const value = fields[name]!;
     if (typeof value === 'string') headers.push(name, value);
     else for (const v of value) headers.push(name, v);
