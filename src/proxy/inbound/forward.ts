@@ -5,6 +5,8 @@
 // written chunk by chunk with the dispatcher paused while the h2 stream is full. The request body
 // goes to undici through a small Readable fed from the h2 stream: undici destroys the body it
 // was given once sent, which must not destroy the stream the response still has to go out on.
+// What the app receives is built by toAppRequest (request.ts) from the request as decided, the
+// same function the plaintext path uses.
 import { constants as h2c, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
