@@ -3,6 +3,11 @@
 // of one field and "none may match" across `not...` values (authorization_policy.proto, "Rule").
 // An absent attribute fails a positive check and passes a negative one, as in Istio.
 //
+// A header sent more than once is matched fail-closed, unlike Envoy (which matches the values
+// joined with ","): each value and the joined value are the readings an app might take, so a DENY,
+// AUDIT or CUSTOM condition holds if it holds for any reading, and an ALLOW condition only if it
+// holds for every reading. A repeated header can make a denial match, never an allowance.
+//
 // TCP (Istio pilot/pkg/security/authz/model, Generate with forTCP): an ALLOW rule that names any
 // HTTP-only field cannot match a TCP connection at all; a DENY, AUDIT or CUSTOM rule loses only
 // its HTTP-only checks and so matches more widely (`methods: [GET]` alone denies all TCP).
@@ -81,6 +86,30 @@ function makeTest(kind: FieldKind, pos: readonly Predicate[] | undefined, neg: r
   };
 }
 
+function anyOf(value: string, predicates: readonly Predicate[]): boolean {
+  for (const p of predicates) if ((p as (x: string) => boolean)(value)) return true;
+  return false;
+}
+
+/** The separator RFC 9110 §5.3 joins a repeated field's values with. */
+export const FIELD_JOINER = ', ';
+
+/**
+ * A check on a repeated field (see the file header): `allowLike` for ALLOW rules (every reading
+ * must hold), otherwise any reading is enough. One value behaves exactly as makeTest.
+ */
+function repeatedTest(kind: FieldKind, pos: readonly Predicate[] | undefined, neg: readonly Predicate[] | undefined, allowLike: boolean): (r: RequestView) => boolean {
+  const read = kind.read;
+  const one = (s: string): boolean => (pos === undefined || anyOf(s, pos)) && (neg === undefined || !anyOf(s, neg));
+  return (r) => {
+    const v = read(r) as string | readonly string[] | undefined;
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) return pos === undefined;
+    if (typeof v === 'string') return one(v);
+    const joined = v.join(FIELD_JOINER);
+    return allowLike ? v.every(one) && one(joined) : v.some(one) || one(joined);
+  };
+}
+
 function compileValues(kind: FieldKind, values: readonly string[], ctx: FieldContext, path: string, problems: CompileProblem[]): Predicate[] {
   const out: Predicate[] = [];
   values.forEach((v, i) => {
@@ -149,7 +178,7 @@ function compileEntry(
   return checks;
 }
 
-function compileCondition(c: Condition, path: string, ctx: FieldContext, problems: CompileProblem[]): Check | undefined {
+function compileCondition(c: Condition, path: string, ctx: FieldContext, problems: CompileProblem[], allowLike: boolean): Check | undefined {
   const kind = typeof c?.key === 'string' ? conditionKind(c.key) : 'a condition needs a key';
   if (typeof kind === 'string') {
     problems.push({ path: `${path}.key`, message: kind });
@@ -169,7 +198,7 @@ function compileCondition(c: Condition, path: string, ctx: FieldContext, problem
     ...(values === undefined ? {} : { values }),
     ...(notValues === undefined ? {} : { notValues }),
     kind,
-    test: makeTest(kind, pos, neg),
+    test: kind.repeated === true ? repeatedTest(kind, pos, neg, allowLike) : makeTest(kind, pos, neg),
   };
 }
 
@@ -206,7 +235,7 @@ export function compileRule(rule: Rule, index: number, action: 'ALLOW' | 'DENY' 
     compileEntry(t?.operation as Readonly<Record<string, unknown>> | undefined, OPERATION_FIELDS, `${base}.to[${i}].operation`, 'operation', ctx, problems),
   );
   const when = (entries(rule?.when, `${base}.when`, problems) ?? [])
-    .map((c, i) => compileCondition(c, `${base}.when[${i}]`, ctx, problems))
+    .map((c, i) => compileCondition(c, `${base}.when[${i}]`, ctx, problems, action === 'ALLOW'))
     .filter((c): c is Check => c !== undefined);
   const http: CompiledRule = { index, from, to, when };
   let tcp: CompiledRule | null;

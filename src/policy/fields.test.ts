@@ -228,3 +228,9 @@ describe('ipBlocks and remoteIpBlocks', () => {
     assert.ok(!allows(from('notRemoteIpBlocks: ["203.0.113.0/24"]'), { remoteIp: '203.0.113.9' }));
   });
 });
+
+test('fail/a header named like an Object property is not present unless the request sent it', () => {
+  assert.ok(!allows(when('request.headers[constructor]', 'values: ["*"]'), { headers: {} }));
+  assert.ok(!allows(when('request.headers[__proto__]', 'values: ["*"]'), { headers: {} }));
+  assert.ok(allows(when('request.headers[constructor]', 'values: ["x"]'), { headers: { constructor: 'x' } as Record<string, string> }));
+});

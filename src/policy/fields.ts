@@ -39,6 +39,11 @@ export interface FieldKind {
   readonly compile: (value: string, ctx: FieldContext) => readonly Predicate[] | string;
   /** The index keys one positive value implies (any one of them must hold), or undefined when it implies none. */
   readonly indexKeys?: (value: string, ctx: FieldContext) => readonly IndexKey[] | undefined;
+  /**
+   * A list read for this kind is one field sent several times (a repeated header), not a set of
+   * values (a list claim): it is matched fail-closed by the rule's action (compile-rule.ts).
+   */
+  readonly repeated?: boolean;
 }
 
 function strings(options: { ignoreCase?: boolean; presenceMatchesEmpty?: boolean } = {}) {
@@ -197,10 +202,13 @@ function emptyAsAbsent(v: string | undefined): string | undefined {
   return v === '' ? undefined : v;
 }
 
-/** `request.headers[name]`: matched per value; `*` means "the header is present" (even empty). */
+/**
+ * `request.headers[name]`: `*` means "the header is present" (even empty); a header sent more
+ * than once is matched fail-closed (compile-rule.ts, repeatedTest).
+ */
 export function headerKind(name: string): FieldKind {
   const lower = name.toLowerCase();
-  return { httpOnly: true, read: (r) => r.header(lower), compile: strings({ presenceMatchesEmpty: true }) };
+  return { httpOnly: true, read: (r) => r.header(lower), compile: strings({ presenceMatchesEmpty: true }), repeated: true };
 }
 
 /** `request.auth.claims[a][b]`: a string claim, or any element of a list claim. */

@@ -11,3 +11,5 @@ export type { MtlsMode, MtlsResolution, PeerAuthenticationLevel, PeerAuthenticat
 export { selectionOf, type Workload } from './select-workload.js';
 export { expandPrincipal, trustDomainSet } from './trust-domains.js';
 export { cidrMatcher, parseAddress } from './ip-match.js';
+export { decidedHeaderView, isSidecarOwnedHeader, SIDECAR_OWNED_HEADERS, SIDECAR_OWNED_PREFIXES } from './owned-headers.js';
+export { FIELD_JOINER } from './compile-rule.js';

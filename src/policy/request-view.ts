@@ -3,6 +3,7 @@
 // is computed on first use and kept for the rest of the decision.
 import type { RequestAttributes } from './attributes.js';
 import { parseAddress, type Address } from './ip-match.js';
+import { ownHeader } from './owned-headers.js';
 
 /** The parts of a workload SPIFFE ID (`<td>/ns/<ns>/sa/<sa>`) a policy can name. */
 export interface Peer {
@@ -87,7 +88,7 @@ export class RequestView {
   }
 
   header(name: string): string | readonly string[] | undefined {
-    return this.attributes.headers?.[name];
+    return ownHeader(this.attributes.headers, name);
   }
 
   issuerSubject(): IssuerSubject | undefined {

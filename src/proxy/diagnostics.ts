@@ -1,6 +1,7 @@
 // Named diagnostics channels of the data path (style.md §15), for tests and tracing tools to
 // observe events without a logger. Publishing costs nothing when no one subscribes.
 import { channel } from 'node:diagnostics_channel';
+import type { RequestAttributes } from '../policy/index.js';
 
 /**
  * A peer refused at the inbound port (InboundRefusedMessage). `stage`: 'tls' the handshake
@@ -17,4 +18,16 @@ export interface InboundRefusedMessage {
   readonly remote: string;
   readonly reason: string;
   readonly peer?: string;
+}
+
+/**
+ * An inbound request or tunnel was decided (InboundDecidedMessage): the attributes exactly as
+ * AuthorizationPolicy evaluated them, so a tracer (or a test) can compare them with what the app
+ * received.
+ */
+export const inboundDecidedChannel = channel('weft:proxy:inbound:decided');
+
+export interface InboundDecidedMessage {
+  readonly attributes: RequestAttributes;
+  readonly allow: boolean;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { connectionListed, h1ToH2Headers, h2ToH1Headers } from './hop-headers.js';
+import { connectionListed, distinctFields, h1ToH2Headers, h2ToH1Headers } from './hop-headers.js';
 
 describe('connectionListed', () => {
   const cases: { name: string; input: string | string[] | undefined; expect: string[] | undefined }[] = [
@@ -60,4 +60,12 @@ describe('h2ToH1Headers', () => {
     const out = h2ToH1Headers({ ':status': '200', 'x-forwarded-client-cert': 'v', 'proxy-authenticate': 'Basic', connection: 'close' }, [], false);
     assert.deepEqual(out, ['x-forwarded-client-cert', 'v']);
   });
+});
+
+test('distinctFields splits the repeats Node joined back into their values, and leaves the rest', () => {
+  const distinct = { 'x-role': ['user', 'admin'], 'x-one': ['a, b'], cookie: ['a=1', 'b=2'], authorization: ['A', 'B'] };
+  const headers = { 'x-role': 'user, admin', 'x-one': 'a, b', cookie: 'a=1; b=2', authorization: 'A' };
+  assert.deepEqual(distinctFields(headers, () => distinct), { 'x-role': ['user', 'admin'], 'x-one': 'a, b', cookie: 'a=1; b=2', authorization: 'A' });
+  const plain = { host: 'a' };
+  assert.equal(distinctFields(plain, () => assert.fail('no value holds ", ": headersDistinct is not built')), plain);
 });

@@ -45,6 +45,26 @@ export function connectionListed(connection: HeaderValue): Set<string> | undefin
   return names.size === 0 ? undefined : names;
 }
 
+/**
+ * A node:http request's fields with every repeat of a list field kept as its own value. Node joins
+ * the repeats of most fields with ", " and keeps only the first of a few (authorization,
+ * content-type...); joined ones are split back into their distinct values, so a peer's policy sees
+ * each of them (docs/policy.md, repeated headers). The rest is left as Node read it.
+ */
+export function distinctFields(headers: IncomingHttpHeaders, distinct: () => Readonly<Record<string, string[] | undefined>>): IncomingHttpHeaders {
+  let out: IncomingHttpHeaders | undefined;
+  let lists: Readonly<Record<string, string[] | undefined>> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    // Only a value with ", " can be joined repeats; Node builds headersDistinct on first use.
+    if (typeof value !== 'string' || name === 'cookie' || !value.includes(', ')) continue;
+    const all = (lists ??= distinct())[name];
+    if (all === undefined || all.length < 2 || value !== all.join(', ')) continue;
+    (out ??= { ...headers })[name] = all;
+  }
+  return out ?? headers;
+}
+
 function isTeTrailers(value: HeaderValue): boolean {
   return typeof value === 'string' && value.trim().toLowerCase() === 'trailers';
 }

@@ -55,7 +55,7 @@ export class SidecarProxy {
     this.#inbound = new InboundListener({
       ...common,
       identity: opts.identity,
-      onStream: (s, h, f, c) => this.#forwarder.handle(s, h, f, c),
+      onStream: (s, h, f, c, raw) => this.#forwarder.handle(s, h, f, c, raw),
       acceptPlaintext: () => opts.policy?.()?.acceptPlaintext === true,
       onPlainRequest: (req, res) => relayPlaintext(this.#forwarder, req, res),
     });

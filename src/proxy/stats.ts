@@ -26,6 +26,8 @@ export class ProxyStats {
   inbound_requests_jwt_refused_total = 0;
   /** Refused for a request path normalization cannot accept (400). */
   inbound_requests_bad_path_total = 0;
+  /** Refused before any policy for a malformed request: two hosts, :authority and host differing, no authority (400). */
+  inbound_requests_malformed_total = 0;
   /** Requests from plaintext clients on a PERMISSIVE port. */
   inbound_plaintext_requests_total = 0;
   /** Plaintext connections refused because the port is STRICT. */

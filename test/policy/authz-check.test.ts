@@ -7,7 +7,15 @@ import { runWeft, tempDir } from '../helpers/cli.js';
 import { reviewsPolicies } from './fixtures.js';
 import { startControlPlane, startWorkload, stop, type Mesh } from '../helpers/mesh.js';
 
-const POLICIES = reviewsPolicies({ getOnly: true });
+const POLICIES = `${reviewsPolicies({ getOnly: true })}---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-admin-role, namespace: default }
+spec:
+  selector: { matchLabels: { app: reviews } }
+  action: DENY
+  rules: [{ when: [{ key: "request.headers[x-role]", values: ["admin"] }] }]
+`;
 
 describe('weft authz check', () => {
   let dir: { dir: string; cleanup: () => void };
@@ -60,5 +68,17 @@ describe('weft authz check', () => {
     assert.match(unknown.stderr, /no registered workload serves nope\.default/);
     const both = await check(['--from-plaintext', '--from-principal', 'x']);
     assert.equal(both.code, 2);
+  });
+
+  test('a header given twice is a repeated header, matched as the sidecar does; headers the sidecar owns are ignored', async () => {
+    const from = ['--from-principal', 'cluster.local/ns/default/sa/productpage', '--path', '/reviews/1'];
+    const repeated = await check([...from, '--header', 'x-role=user', '--header', 'X-Role=admin']);
+    assert.equal(repeated.code, 1, repeated.stdout);
+    assert.match(repeated.stdout, /DENY by DENY policy default\/deny-admin-role/);
+    const once = await check([...from, '--header', 'x-role=user']);
+    assert.equal(once.code, 0, once.stdout);
+    const owned = await check([...from, '--header', 'x-forwarded-client-cert=By=x', '--header', 'x-weft-peer=y', '-o', 'json']);
+    assert.equal(owned.code, 0, owned.stderr);
+    assert.deepEqual((JSON.parse(owned.stdout) as { workloads: { ignoredHeaders?: string[] }[] }).workloads[0]!.ignoredHeaders, ['x-forwarded-client-cert', 'x-weft-peer']);
   });
 });

@@ -13,7 +13,7 @@ interface CheckFlags {
   jwt?: string;
   method: string;
   path: string;
-  header: Record<string, string>;
+  header: Record<string, string | string[]>;
   output?: string;
   config?: string;
 }
@@ -22,14 +22,19 @@ interface WorkloadAnswer {
   labels: Record<string, string>;
   mtls: string;
   refusedAtConnection?: string;
+  ignoredHeaders?: string[];
   decision: 'allow' | 'deny';
   explanation: string[];
 }
 
-function headerOption(value: string, previous: Record<string, string>): Record<string, string> {
+/** A name given twice is a header sent twice: the list of its values, matched as the sidecar does. */
+function headerOption(value: string, previous: Record<string, string | string[]>): Record<string, string | string[]> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`"${value}" is not name=value`);
-  return { ...previous, [value.slice(0, eq).toLowerCase()]: value.slice(eq + 1) };
+  const name = value.slice(0, eq).toLowerCase();
+  const before = previous[name];
+  const v = value.slice(eq + 1);
+  return { ...previous, [name]: before === undefined ? v : [...(typeof before === 'string' ? [before] : before), v] };
 }
 
 export function registerAuthzCommands(program: Command): void {
@@ -45,7 +50,7 @@ export function registerAuthzCommands(program: Command): void {
     .option('--jwt <token>', 'a JWT the request carries (its claims are read, not verified: the check shows what a valid token gets)')
     .option('--method <method>', 'HTTP method', 'GET')
     .option('--path <path>', 'request path (normalized as MeshConfig says before matching)', '/')
-    .option('--header <name=value>', 'a request header (repeatable)', headerOption, {})
+    .option('--header <name=value>', 'a request header (repeatable; a name given twice is a header sent twice)', headerOption, {})
     .option('-o, --output <format>', 'json', formatOption('json'))
     .option('--config <file>', 'admin config (default: $WEFT_CONFIG, else ./.weft/admin.conf)')
     .addHelpText('after', '\nExit code 0 when every workload of the service allows the request, 1 when any denies it.')
@@ -69,6 +74,7 @@ export function registerAuthzCommands(program: Command): void {
           const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',');
           process.stdout.write(`${res.to} (${labels || 'no labels'}): ${w.decision.toUpperCase()}\n  ${w.mtls}\n`);
           if (w.refusedAtConnection) process.stdout.write(`  ${w.refusedAtConnection}\n`);
+          if (w.ignoredHeaders) process.stdout.write(`  ignored (set by the sidecar, never the client's): ${w.ignoredHeaders.join(', ')}\n`);
           for (const line of w.explanation) process.stdout.write(`  ${line}\n`);
         }
       }

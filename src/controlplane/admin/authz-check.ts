@@ -1,7 +1,7 @@
 // `weft authz check`: what the sidecars of a service would decide for one described request,
 // evaluated by the same policy engine the sidecars run, over the live configuration.
 import { defaultMeshConfigSpec, type MeshConfig, type StoredResource } from '../../config/index.js';
-import { compilePolicies, decisionToJson, evaluate, explainDecision, explainMtls, normalizePath, resolveMtlsMode, type RequestAttributes } from '../../policy/index.js';
+import { compilePolicies, decidedHeaderView, decisionToJson, evaluate, explainDecision, explainMtls, isSidecarOwnedHeader, normalizePath, resolveMtlsMode, type CompiledPolicies, type RequestAttributes } from '../../policy/index.js';
 import type { Workload } from '../../registry/index.js';
 import { scopeResources } from '../discovery/scope.js';
 import { AdminError } from './errors.js';
@@ -15,7 +15,8 @@ export interface AuthzCheckRequest {
   readonly jwt?: string;
   readonly method: string;
   readonly path: string;
-  readonly headers?: Readonly<Record<string, string>>;
+  /** A header sent more than once is the list of its values. */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 function str(v: unknown, field: string, required = true): string | undefined {
@@ -26,8 +27,9 @@ function str(v: unknown, field: string, required = true): string | undefined {
 
 export function parseAuthzCheck(body: Record<string, unknown>): AuthzCheckRequest {
   const headers = body.headers;
-  if (headers !== undefined && (headers === null || typeof headers !== 'object' || Object.values(headers).some((v) => typeof v !== 'string'))) {
-    throw new AdminError('WEFT_ADMIN_BAD_REQUEST', 'headers must map names to strings');
+  const isValue = (v: unknown): boolean => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
+  if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every(isValue))) {
+    throw new AdminError('WEFT_ADMIN_BAD_REQUEST', 'headers must map names to a string or a non-empty list of strings');
   }
   const port = body.port;
   if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) throw new AdminError('WEFT_ADMIN_BAD_REQUEST', 'port must be 1-65535');
@@ -40,8 +42,37 @@ export function parseAuthzCheck(body: Record<string, unknown>): AuthzCheckReques
     ...(body.jwt === undefined ? {} : { jwt: str(body.jwt, 'jwt')! }),
     method: str(body.method, 'method')!,
     path: str(body.path, 'path')!,
-    ...(headers === undefined ? {} : { headers: Object.fromEntries(Object.entries(headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v])) }),
+    ...(headers === undefined ? {} : { headers: Object.fromEntries(Object.entries(headers as Record<string, string | string[]>).map(([k, v]) => [k.toLowerCase(), v])) }),
   };
+}
+
+/** The RequestAuthentication output header names for the workload: headers its sidecar owns. */
+function jwtOutputs(compiled: CompiledPolicies): string[] {
+  const out: string[] = [];
+  for (const ra of compiled.requestAuthentications) {
+    for (const rule of ra.spec.jwtRules ?? []) {
+      if (rule.outputPayloadToHeader) out.push(rule.outputPayloadToHeader.toLowerCase());
+      for (const c of rule.outputClaimToHeaders ?? []) out.push(c.header.toLowerCase());
+    }
+  }
+  return out;
+}
+
+/**
+ * The described headers as the sidecar's policy would see them: the ones the sidecar owns are
+ * dropped (listed in `ignored`), as the proxy drops a client's copies. The sidecar's own
+ * x-forwarded-client-cert carries the peer certificate's hash, which a described request has not.
+ */
+function describedHeaders(headers: Readonly<Record<string, string | readonly string[]>>, compiled: CompiledPolicies): { fields: Record<string, string | readonly string[]>; ignored: string[] } {
+  const outputs = jwtOutputs(compiled);
+  const fields: Record<string, string | readonly string[]> = Object.create(null) as Record<string, string | readonly string[]>;
+  const ignored: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'host' || name.startsWith(':')) ignored.push(name);
+    else if (isSidecarOwnedHeader(name, outputs)) ignored.push(name);
+    else fields[name] = value;
+  }
+  return { fields, ignored };
 }
 
 /** The claims of a JWT, read without verification: the check describes what a valid token would get. */
@@ -76,15 +107,18 @@ export function authzCheck(req: AuthzCheckRequest, resources: readonly StoredRes
     if (seen.has(labelKey)) continue;
     const port = req.port ?? w.ports[0]?.port ?? 80;
     const compiled = compilePolicies({ mesh, workload: { namespace: w.namespace, labels: w.labels }, resources: scopeResources(resources, w) });
+    const host = `${service}.${namespace}:${port}`;
+    const method = req.method.toUpperCase();
+    const { fields, ignored } = describedHeaders(req.headers ?? {}, compiled);
     const attributes: RequestAttributes = {
       protocol: 'http',
       ...(principal === undefined ? {} : { sourcePrincipal: principal }),
       ...(req.sourceIp === undefined ? {} : { sourceIp: req.sourceIp, remoteIp: req.sourceIp }),
       destinationPort: port,
-      method: req.method.toUpperCase(),
-      host: `${service}.${namespace}:${port}`,
+      method,
+      host,
       path: normalized.path,
-      headers: req.headers ?? {},
+      headers: decidedHeaderView(fields, method, normalized.target, host),
       ...(claims === undefined
         ? {}
         : {
@@ -103,6 +137,7 @@ export function authzCheck(req: AuthzCheckRequest, resources: readonly StoredRes
       labels: w.labels,
       mtls: explainMtls(port, mtls),
       ...(plaintextRefused ? { refusedAtConnection: 'mTLS mode STRICT: a plaintext connection is refused before any request' } : {}),
+      ...(ignored.length === 0 ? {} : { ignoredHeaders: ignored }),
       decision: plaintextRefused ? 'deny' : decision.allow ? 'allow' : 'deny',
       authorization: decisionToJson(decision),
       explanation: explainDecision(decision),

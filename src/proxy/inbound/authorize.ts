@@ -1,12 +1,15 @@
-// Inbound stage 2, between the peer's identity and the app: path normalization and
-// AuthorizationPolicy, with the snapshot's compiled policies. A refused request is answered here
-// (400 for a path Envoy would refuse, 403 `RBAC: access denied`) and never reaches the app; the
-// log line names the deciding policy, rule and condition.
-import type { IncomingHttpHeaders } from 'node:http2';
-import { evaluate, explainDecision, normalizePath, type CompiledPolicies, type JwtAttributes, type PathNormalization, type RequestAttributes } from '../../policy/index.js';
+// Inbound stage 2, between the peer's identity and the app: path normalization, RequestAuthentication
+// and AuthorizationPolicy, with the snapshot's compiled policies. A refused request is answered
+// here (400 for a path Envoy would refuse, 401 for a bad token, 403 `RBAC: access denied`) and
+// never reaches the app; the log line names the deciding policy, rule and condition. An allowed
+// request comes back as the one InboundRequest the decision saw (normalized target, the token
+// removed, the claim headers added), and that is what the app receives.
+import { decidedHeaderView, evaluate, explainDecision, normalizePath, type CompiledPolicies, type Decision, type JwtAttributes, type PathNormalization, type RequestAttributes } from '../../policy/index.js';
 import { authenticateRequest, parseCookies, parseQueryParams, removeQueryParams, type CompiledJwtAuthenticator, type JwtKeyResolver } from '../../policy/jwt/index.js';
 import type { Logger } from '../../telemetry/logger.js';
+import { inboundDecidedChannel, type InboundDecidedMessage } from '../diagnostics.js';
 import type { ProxyStats } from '../stats.js';
+import type { InboundRequest } from './request.js';
 
 /** The policy in force for the inbound side, swapped whole when a snapshot is accepted. */
 export interface InboundPolicy {
@@ -29,14 +32,18 @@ export interface InboundConnectionFacts {
 export type InboundVerdict =
   | {
       readonly allow: true;
-      /** The normalized request target, when it differs from the one sent. */
-      readonly target?: string;
-      /** The request headers to send on, when RequestAuthentication changed them. */
-      readonly headers?: IncomingHttpHeaders;
+      /** The request as decided: what the app receives. */
+      readonly request: InboundRequest;
     }
   | { readonly allow: false; readonly status: 400 | 401 | 403; readonly body: string };
 
 const DENIED: InboundVerdict = { allow: false, status: 403, body: 'RBAC: access denied' };
+const NO_OUTPUTS: readonly string[] = Object.freeze([]);
+
+/** The RequestAuthentication output header names in force: headers the sidecar owns. */
+export function jwtOutputsOf(policy: InboundPolicy | undefined): readonly string[] {
+  return policy?.jwt?.authn.protectedHeaders ?? NO_OUTPUTS;
+}
 
 /**
  * Path normalization, then RequestAuthentication (when jwtRules select the workload: asynchronous,
@@ -45,60 +52,62 @@ const DENIED: InboundVerdict = { allow: false, status: 403, body: 'RBAC: access 
  */
 export function authorizeRequest(
   policy: InboundPolicy,
-  headers: IncomingHttpHeaders,
+  request: InboundRequest,
   conn: InboundConnectionFacts,
   appPort: number,
   stats: ProxyStats,
   logger: Logger,
 ): InboundVerdict | Promise<InboundVerdict> {
-  const raw = headers[':path'] ?? '/';
+  const raw = request.target;
   const normalized = normalizePath(raw, policy.normalization);
   if (!normalized.ok) {
     stats.inbound_requests_bad_path_total++;
     logger.log('info', 'inbound.path.refused', { peer: conn.peerSpiffeId, path: raw.slice(0, 200), reason: normalized.reason });
     return { allow: false, status: 400, body: `bad request path: ${normalized.reason}` };
   }
+  const decided = normalized.target === raw ? request : { ...request, target: normalized.target };
   const jwt = policy.jwt;
   if (jwt === undefined || (jwt.authn.rules.length === 0 && jwt.authn.protectedHeaders.length === 0)) {
-    return authorizeNormalized(policy, headers, normalized.path, normalized.target === raw ? undefined : normalized.target, undefined, conn, appPort, stats, logger, undefined);
+    return authorizeDecided(policy, decided, normalized.path, undefined, conn, appPort, stats, logger);
   }
-  return authenticate(jwt, headers, normalized.target).then((authn) => {
+  return authenticate(jwt, decided).then((authn) => {
     if (authn.kind === 'invalid') {
       stats.inbound_requests_jwt_refused_total++;
       logger.log('info', 'inbound.jwt.refused', { peer: conn.peerSpiffeId ?? null, path: normalized.path, reason: authn.reason, code: authn.code, rule: authn.rule ?? null });
       return { allow: false, status: authn.status, body: `Jwt verification fails: ${authn.reason}` } as const;
     }
-    return authorizeNormalized(policy, authn.headers, normalized.path, authn.target === raw ? undefined : authn.target, authn.attributes, conn, appPort, stats, logger, authn.headers);
+    return authorizeDecided(policy, authn.request, normalized.path, authn.attributes, conn, appPort, stats, logger);
   });
 }
 
 /** Runs RequestAuthentication and applies what it asks of the request (token removed, claims added). */
 async function authenticate(
   jwt: NonNullable<InboundPolicy['jwt']>,
-  headers: IncomingHttpHeaders,
-  target: string,
-): Promise<{ kind: 'invalid'; status: 401 | 403; reason: string; code: string; rule?: unknown } | { kind: 'ok'; headers: IncomingHttpHeaders; target: string; attributes?: JwtAttributes }> {
-  const cookieHeader = headers.cookie;
+  request: InboundRequest,
+): Promise<{ kind: 'invalid'; status: 401 | 403; reason: string; code: string; rule?: unknown } | { kind: 'ok'; request: InboundRequest; attributes?: JwtAttributes }> {
+  const fields = request.fields;
+  const cookieHeader = typeof fields.cookie === 'string' ? fields.cookie : undefined;
   const result = await authenticateRequest(
     jwt.authn,
-    { headers: headers as Record<string, string | string[] | undefined>, params: parseQueryParams(target), cookies: flatCookies(parseCookies(cookieHeader)) },
+    { headers: fields, params: parseQueryParams(request.target), cookies: flatCookies(parseCookies(cookieHeader)) },
     jwt.resolver,
     jwt.now(),
   );
   if (result.kind === 'invalid') return { kind: 'invalid', status: result.status, reason: result.reason, code: result.code, ...(result.rule === undefined ? {} : { rule: result.rule }) };
-  const out: IncomingHttpHeaders = { ...headers };
+  // The output headers were never the client's (dropped when the request was read); only the
+  // token's own locations can still be here.
+  if (result.kind === 'none') return { kind: 'ok', request };
+  const out: Record<string, string | readonly string[]> = { ...fields };
   for (const name of result.headersToRemove) delete out[name];
-  if (result.kind === 'none') return { kind: 'ok', headers: out, target };
   for (const [name, value] of Object.entries(result.headersToAdd)) out[name] = value;
-  if (result.cookiesToRemove.length > 0 && typeof cookieHeader === 'string') {
+  if (result.cookiesToRemove.length > 0 && cookieHeader !== undefined) {
     const kept = cookieHeader.split(';').map((c) => c.trim()).filter((c) => c !== '' && !result.cookiesToRemove.includes(c.split('=')[0]!.trim()));
     if (kept.length > 0) out.cookie = kept.join('; ');
     else delete out.cookie;
   }
-  const newTarget = result.paramsToRemove.length > 0 ? removeQueryParams(target, result.paramsToRemove) : target;
-  out[':path'] = newTarget;
+  const target = result.paramsToRemove.length > 0 ? removeQueryParams(request.target, result.paramsToRemove) : request.target;
   const attributes: JwtAttributes = { principal: result.principal, audiences: result.audiences, ...(result.presenter === undefined ? {} : { presenter: result.presenter }), claims: result.claims };
-  return { kind: 'ok', headers: out, target: newTarget, attributes };
+  return { kind: 'ok', request: { ...request, target, fields: out }, attributes };
 }
 
 function flatCookies(cookies: Record<string, string | string[]>): Record<string, string> {
@@ -107,34 +116,31 @@ function flatCookies(cookies: Record<string, string | string[]>): Record<string,
   return out;
 }
 
-function authorizeNormalized(
+function authorizeDecided(
   policy: InboundPolicy,
-  headers: IncomingHttpHeaders,
+  request: InboundRequest,
   path: string,
-  target: string | undefined,
   jwt: JwtAttributes | undefined,
   conn: InboundConnectionFacts,
   appPort: number,
   stats: ProxyStats,
   logger: Logger,
-  /** Headers RequestAuthentication rewrote, to send on instead of the client's. */
-  rewritten: IncomingHttpHeaders | undefined,
 ): InboundVerdict {
   const attributes: RequestAttributes = {
     protocol: 'http',
     ...connectionAttributes(conn),
     destinationPort: appPort,
-    method: headers[':method'],
-    host: headers[':authority'],
+    method: request.method,
+    host: request.authority,
     path,
-    headers: headers as RequestAttributes['headers'],
+    headers: decidedHeaderView(request.fields, request.method, request.target, request.authority),
     ...(jwt === undefined ? {} : { jwt }),
   };
   if (!decide(policy, attributes, conn, logger)) {
     stats.inbound_requests_denied_total++;
     return DENIED;
   }
-  return { allow: true, ...(target === undefined ? {} : { target }), ...(rewritten === undefined ? {} : { headers: rewritten }) };
+  return { allow: true, request };
 }
 
 /**
@@ -166,6 +172,7 @@ function buildConnectionAttributes(conn: InboundConnectionFacts): Omit<RequestAt
 /** Evaluates, logs AUDIT matches, dry-run verdicts and a denial with its explanation; true = allowed. */
 function decide(policy: InboundPolicy, attributes: RequestAttributes, conn: InboundConnectionFacts, logger: Logger): boolean {
   const decision = evaluate(policy.compiled, attributes);
+  if (inboundDecidedChannel.hasSubscribers) publishDecided(attributes, decision);
   const request = attributes.protocol === 'tcp' ? { protocol: 'tcp', port: attributes.destinationPort } : { method: attributes.method, path: attributes.path };
   for (const a of decision.auditMatches) logger.log('info', 'inbound.audit', { peer: conn.peerSpiffeId, ...request, policy: `${a.policy.namespace}/${a.policy.name}`, rule: a.ruleIndex });
   for (const d of decision.dryRun) {
@@ -173,4 +180,8 @@ function decide(policy: InboundPolicy, attributes: RequestAttributes, conn: Inbo
   }
   if (!decision.allow) logger.log('info', 'inbound.denied', { peer: conn.peerSpiffeId ?? null, ...request, explanation: explainDecision(decision) });
   return decision.allow;
+}
+
+function publishDecided(attributes: RequestAttributes, decision: Decision): void {
+  inboundDecidedChannel.publish({ attributes, allow: decision.allow } satisfies InboundDecidedMessage);
 }

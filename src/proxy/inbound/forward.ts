@@ -5,17 +5,20 @@
 // written chunk by chunk with the dispatcher paused while the h2 stream is full. The request body
 // goes to undici through a small Readable fed from the h2 stream: undici destroys the body it
 // was given once sent, which must not destroy the stream the response still has to go out on.
+// What the app receives is built by toAppRequest (request.ts) from the request as decided, the
+// same function the plaintext path uses.
 import { constants as h2c, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError } from '../errors.js';
-import { h1ToH2Headers, h2ToH1Headers, XFCC } from '../hop-headers.js';
+import { h1ToH2Headers } from '../hop-headers.js';
 import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { HostPort } from '../types.js';
-import { authorizeRequest, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
+import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
+import { readH2Request, toAppRequest, type InboundRequest } from './request.js';
 import { relayTunnel } from './tunnel.js';
 import type { InboundConnection } from './server.js';
 
@@ -53,17 +56,26 @@ export class InboundForwarder {
     this.pool = new Pool(`http://${host}:${opts.app.port}`, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
   }
 
-  /** The stream handler given to InboundListener. */
-  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection): void {
+  /**
+   * The stream handler given to InboundListener. `rawHeaders` is the header list as received:
+   * Node's header object drops repeats of some fields and joins others, and policy must see them all.
+   */
+  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection, rawHeaders: readonly string[]): void {
     const policy = this.policy?.();
     if (headers[':method'] === 'CONNECT') return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
     this.stats.inbound_requests_total++;
-    if (policy === undefined) return this.#forward(stream, headers, flags, conn);
+    const read = readH2Request(rawHeaders, { jwtOutputs: jwtOutputsOf(policy), xfcc: conn.xfcc });
+    if (!read.ok) {
+      this.stats.inbound_requests_malformed_total++;
+      this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason: read.reason });
+      return answerLocally(stream, 400, `bad request: ${read.reason}`);
+    }
+    if (policy === undefined) return this.#forward(stream, read.request, flags, conn);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, headers, facts, this.app.port, this.stats, this.logger);
-    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, headers, flags, conn);
+    const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger);
+    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn);
     verdict.then(
-      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, headers, flags, conn)),
+      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn)),
       (err: Error) => {
         this.logger.log('error', 'inbound.authn.error', { error: err.message });
         answerLocally(stream, 500, 'internal error');
@@ -71,15 +83,14 @@ export class InboundForwarder {
     );
   }
 
-  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection): void {
+  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection): void {
     if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body);
-    const sent = verdict.headers ?? (verdict.target === undefined ? headers : { ...headers, ':path': verdict.target });
-    this.#forward(stream, sent, flags, conn);
+    this.#forward(stream, verdict.request, flags, conn);
   }
 
-  #forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection): void {
+  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection): void {
     this.stats.inbound_requests_active++;
-    const ex = new InboundExchange(this, stream, headers, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn);
+    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn);
     (stream as Tagged)[kExchange] = ex;
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
@@ -118,16 +129,15 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   retried = false;
   finished = false;
 
-  constructor(fwd: InboundForwarder, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, endStream: boolean, conn: InboundConnection) {
+  constructor(fwd: InboundForwarder, stream: ServerHttp2Stream, request: InboundRequest, endStream: boolean, conn: InboundConnection) {
     this.fwd = fwd;
     this.stream = stream;
-    this.method = headers[':method'] ?? 'GET';
-    this.path = headers[':path'] ?? '/';
+    const sent = toAppRequest(request);
+    this.method = sent.method;
+    this.path = sent.path;
+    this.h1Headers = sent.headers;
     this.noRequestBody = endStream;
     this.peer = conn.peerSpiffeId;
-    const h1 = h2ToH1Headers(headers, [], true);
-    h1.push('host', headers[':authority'] ?? headers.host ?? `${fwd.app.host}:${fwd.app.port}`, XFCC, conn.xfcc);
-    this.h1Headers = h1;
   }
 
   send(): void {

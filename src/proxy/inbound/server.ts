@@ -28,7 +28,8 @@ export interface InboundConnection {
   facts?: InboundConnectionFacts;
 }
 
-export type InboundStreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection) => void;
+/** `rawHeaders`: the header list as received, every repeated field included. */
+export type InboundStreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection, rawHeaders: readonly string[]) => void;
 
 const kConn = Symbol('weft.inbound.connection');
 type Tagged = { [kConn]?: InboundConnection };
@@ -88,8 +89,8 @@ export class InboundListener {
     });
     this.#h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     const onStream = opts.onStream;
-    this.#h2.on('stream', function (this: Http2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) {
-      onStream(stream, headers, flags, (stream.session as unknown as Tagged)[kConn]!);
+    this.#h2.on('stream', function (this: Http2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) {
+      onStream(stream, headers, flags, (stream.session as unknown as Tagged)[kConn]!, rawHeaders);
     });
   }
 

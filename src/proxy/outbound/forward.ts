@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError } from '../errors.js';
-import { h1ToH2Headers, h2ToH1Headers } from '../hop-headers.js';
+import { distinctFields, h1ToH2Headers, h2ToH1Headers } from '../hop-headers.js';
 import { rescueH1 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceEntry } from '../types.js';
@@ -62,7 +62,7 @@ export class OutboundExchange {
     this.res = res;
     this.target = target;
     this.entry = entry;
-    const h = h1ToH2Headers(req.headers, {
+    const h = h1ToH2Headers(distinctFields(req.headers, () => req.headersDistinct), {
       ':method': req.method ?? 'GET',
       ':path': target.path,
       ':authority': target.authority,
