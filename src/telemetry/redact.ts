@@ -82,14 +82,24 @@ export class Redactor {
   string(s: string): string {
     if (s.length < 4) return s;
     let out = s;
-    // Each pattern runs only when the string has the characters it needs: most log strings
-    // (SPIFFE IDs, event names, reasons) skip all of them.
-    if (out.includes('ey') || out.includes('ew')) out = out.replace(JWT, REDACTED);
-    if (out.includes('PRIVATE KEY')) out = out.replace(PEM_PRIVATE_KEY, REDACTED);
-    if (out.includes('=')) out = out.replace(this.#pair, `$1$2$3${REDACTED}`);
-    if (out.includes(':') || out.includes('=')) out = out.replace(this.#header, `$1$2$3${REDACTED}`);
-    if (out.length > 7 && /earer/i.test(out)) out = out.replace(BEARER, `$1${REDACTED}`);
+    // Each pattern runs only when the string has what it needs (a few `includes`, the lowercase
+    // copy made only for strings with `=` or `:`), and replaces only after a match: most log
+    // strings (SPIFFE IDs, event names, reasons) run no regular expression at all.
+    if (out.includes('ey') || out.includes('ew')) out = replaceAll(out, JWT, REDACTED);
+    if (out.includes('PRIVATE KEY')) out = replaceAll(out, PEM_PRIVATE_KEY, REDACTED);
+    const eq = out.includes('=');
+    if (eq || out.includes(':')) {
+      const lower = out.toLowerCase();
+      if (eq && this.#mentions(lower, this.#pairNames)) out = replaceAll(out, this.#pair, `$1$2$3${REDACTED}`);
+      if (this.#mentions(lower, this.#headerNames)) out = replaceAll(out, this.#header, `$1$2$3${REDACTED}`);
+    }
+    if (out.includes('earer') || out.includes('EARER')) out = replaceAll(out, BEARER, `$1${REDACTED}`);
     return out;
+  }
+
+  #mentions(lower: string, names: ReadonlySet<string>): boolean {
+    for (const n of names) if (lower.includes(n)) return true;
+    return false;
   }
 
   /** Log fields with every secret redacted: a copy, the input is never changed. */
@@ -122,12 +132,17 @@ export class Redactor {
   }
 
   #object(o: Readonly<Record<string, unknown>>, depth: number, seen: Set<object>): Record<string, unknown> {
-    const entries: [string, unknown][] = [];
-    for (const [k, x] of Object.entries(o)) {
+    const out: Record<string, unknown> = {};
+    for (const k in o) {
+      if (!Object.hasOwn(o, k)) continue;
+      const x = o[k];
       const value = x !== undefined && x !== null && this.isSensitiveKey(k) ? REDACTED : this.#value(x, depth + 1, seen);
-      entries.push([this.string(k), value]);
+      const name = this.string(k);
+      // An own `__proto__` field must stay a field: assigning it would set the prototype.
+      if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+      else out[name] = value;
     }
-    return Object.fromEntries(entries);
+    return out;
   }
 
   // A raw header list (`['authorization', 'Bearer x', ...]`): the value after a sensitive name goes.
@@ -151,6 +166,13 @@ export class Redactor {
       ...(e.cause === undefined ? {} : { cause: this.#value(e.cause, depth + 1, seen) }),
     };
   }
+}
+
+function replaceAll(s: string, re: RegExp, replacement: string): string {
+  re.lastIndex = 0;
+  if (!re.test(s)) return s;
+  re.lastIndex = 0;
+  return s.replace(re, replacement);
 }
 
 function alternation(names: ReadonlySet<string>): string {
