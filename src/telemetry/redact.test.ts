@@ -76,6 +76,14 @@ describe('redaction of log fields', () => {
     assert.deepEqual(out, { a: { name: 'a', self: '[circular]' }, b: '[6 bytes]', m: { authorization: REDACTED }, s: [REDACTED], d: '1970-01-01T00:00:00.000Z', n: '10' });
   });
 
+  test('ok/a URL logs as its href, redacted; a throwing getter does not break the line', () => {
+    const o = Object.defineProperty({ ok: 1 }, 'bad', { enumerable: true, get: () => { throw new Error('no'); } });
+    assert.deepEqual(r().fields({ url: new URL('http://reviews.default:9080/x?access_token=abc'), o }), {
+      url: `http://reviews.default:9080/x?access_token=${REDACTED}`,
+      o: { ok: 1, bad: '[unreadable]' },
+    });
+  });
+
   test('ok/the input is never changed', () => {
     const fields = { path: '/a?access_token=x', headers: { authorization: 'y' } };
     r().fields(fields);

@@ -125,6 +125,9 @@ export class Redactor {
       if (Array.isArray(v)) return this.#array(v, depth, seen);
       if (v instanceof Map) return this.#object(Object.fromEntries([...v].map(([k, x]) => [String(k), x])), depth, seen);
       if (v instanceof Set) return this.#array([...v], depth, seen);
+      // What JSON would show for it (a URL's href, for one), redacted like anything else.
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return this.#value(toJSON.call(v), depth + 1, seen);
       return this.#object(v as Record<string, unknown>, depth, seen);
     } finally {
       seen.delete(v);
@@ -135,7 +138,13 @@ export class Redactor {
     const out: Record<string, unknown> = {};
     for (const k in o) {
       if (!Object.hasOwn(o, k)) continue;
-      const x = o[k];
+      let x: unknown;
+      try {
+        x = o[k];
+      } catch {
+        // A getter that throws must not turn a log line into a failed request.
+        x = '[unreadable]';
+      }
       const value = x !== undefined && x !== null && this.isSensitiveKey(k) ? REDACTED : this.#value(x, depth + 1, seen);
       const name = this.string(k);
       // An own `__proto__` field must stay a field: assigning it would set the prototype.
