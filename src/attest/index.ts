@@ -17,3 +17,4 @@ export {
 } from './create-join-token.js';
 export type { JoinTokenExpectation, JoinTokenState, VerifiedJoinToken } from './verify-join-token.js';
 export { JoinTokenStore, type JoinTokenRecord, type JoinTokenStoreOptions } from './token-store.js';
+export { formatMode, readJoinTokenFile, type JoinTokenFile } from './join-token-file.js';

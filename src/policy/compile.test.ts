@@ -103,6 +103,6 @@ describe('fail closed', () => {
     const c = compile([]);
     assert.deepEqual(c.workload, HTTPBIN);
     assert.equal(c.hasAllow, false);
-    assert.equal(c.pathNormalization, 'BASE');
+    assert.equal(c.pathNormalization, 'MERGE_SLASHES');
   });
 });

@@ -5,6 +5,7 @@
 // DENY policy is a silent bypass; admission validation should have refused it in the first place).
 import type { AuthorizationPolicy, MeshConfigSpec, PeerAuthentication, RequestAuthentication } from '../config/generated/types.js';
 import type { StoredResource } from '../config/stored.js';
+import { DEFAULT_PATH_NORMALIZATION } from '../config/schemas/mesh-config.js';
 import { compileRule, matchAllRule, type CompiledRule, type CompileProblem } from './compile-rule.js';
 import { buildIndex, type PolicyIndex } from './index-rules.js';
 import type { PathNormalization } from './normalize-path.js';
@@ -182,7 +183,7 @@ export function compilePolicies(input: CompileInput): CompiledPolicies {
     workload,
     rootNamespace,
     trustDomains,
-    pathNormalization: mesh.pathNormalization?.normalization ?? 'BASE',
+    pathNormalization: mesh.pathNormalization?.normalization ?? DEFAULT_PATH_NORMALIZATION,
     custom: set(lists.custom),
     deny: set(lists.deny),
     allow: set(lists.allow),

@@ -52,7 +52,7 @@ function inboundPolicy(mesh: MeshConfigSpec, workload: WorkloadIdentity, resourc
   };
 }
 
-/** Before any snapshot: no policy at all, so the mesh defaults (allow, BASE normalization) apply. */
+/** Before any snapshot: no policy at all, so the mesh defaults (allow, MERGE_SLASHES normalization) apply. */
 export function emptyConfig(workload: WorkloadIdentity): PreparedConfig {
   const mesh = defaultMeshConfigSpec();
   return { version: 0, mesh, resources: [], inbound: inboundPolicy(mesh, workload, []) };

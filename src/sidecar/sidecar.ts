@@ -3,6 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import { SidecarAgent, type WorkloadSvid } from '../agent/index.js';
 import { SidecarProxy, type SidecarIdentity } from '../proxy/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Redactor } from '../telemetry/redact.js';
+import { tokenLocationNames } from './log-redaction.js';
 import type { MeshSnapshot } from '../api/control-plane-api.js';
 import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity } from './active-config.js';
 import { JwksResolver } from '../proxy/jwks/index.js';
@@ -38,6 +40,8 @@ export interface SidecarOptions {
   /** Keeps the SVID and the last accepted snapshot here, to restart without the control plane. */
   stateDir?: string;
   logger: Logger;
+  /** The logger's redaction step: learns the token locations of every snapshot put in force. */
+  redactor?: Redactor;
 }
 
 function toIdentity(svid: WorkloadSvid): SidecarIdentity {
@@ -90,6 +94,7 @@ export class Sidecar {
       this.#lastNack = { version: snapshot.version, reason: (err as Error).message };
       throw err;
     }
+    this.#opts.redactor?.add(tokenLocationNames(prepared.resources));
     this.directory.update(snapshot);
     this.config = prepared;
     // Keys of the rules now in force are fetched ahead of the first request; others are dropped.

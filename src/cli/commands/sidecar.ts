@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { Sidecar } from '../../sidecar/index.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { WeftError } from '../../lib/errors.js';
+import { formatMode, readJoinTokenFile } from '../../attest/index.js';
 import { waitForSignal } from './control-plane.js';
 import { hostPortOption, UsageError, type HostPort } from '../output.js';
 
@@ -30,7 +29,7 @@ export function registerSidecarCommand(program: Command): void {
     .command('sidecar')
     .description('run the sidecar of one workload: gets its SVID with a join token, registers it, and proxies its traffic over mutual TLS')
     .requiredOption('--control-plane <host:port>', 'gRPC address of the control plane', hostPortOption)
-    .option('--token-file <file>', 'file holding the join token (from `weft token create`)')
+    .option('--token-file <file>', 'file holding the join token (from `weft token create --out`); warns unless its mode is 0600 or stricter')
     .option('--token-env <var>', 'environment variable holding the join token')
     .requiredOption('--namespace <ns>', 'namespace of the workload (must match the token)')
     .requiredOption('--service <name>', 'service the workload serves (its identity must be the service\'s: sa/<name>)')
@@ -45,8 +44,11 @@ export function registerSidecarCommand(program: Command): void {
     .option('--svid-ttl <seconds>', 'requested SVID lifetime in seconds (default: the CA\'s)', (v) => Number(portLike(v, 'seconds')))
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
     .action(async (flags: SidecarFlags) => {
-      const token = readToken(flags);
+      const { token, exposedMode } = readToken(flags);
       const logger = createLogger('sidecar');
+      if (exposedMode !== undefined) {
+        logger.log('warn', 'sidecar.token_file.exposed', { file: flags.tokenFile, mode: formatMode(exposedMode), reason: 'the join token file is accessible by group or others: chmod 600 it' });
+      }
       const sidecar = new Sidecar({
         controlPlane: flags.controlPlane,
         token,
@@ -62,6 +64,7 @@ export function registerSidecarCommand(program: Command): void {
         ttlSeconds: flags.svidTtl,
         stateDir: flags.stateDir,
         logger,
+        redactor: logger.redactor,
       });
       if (sidecar.agent.spiffeId.split('/ns/')[1]?.split('/')[0] !== flags.namespace) {
         throw new UsageError(`--namespace ${flags.namespace} does not match the join token's identity ${sidecar.agent.spiffeId}`);
@@ -74,20 +77,14 @@ export function registerSidecarCommand(program: Command): void {
     });
 }
 
-function readToken(flags: SidecarFlags): string {
+function readToken(flags: SidecarFlags): { token: string; exposedMode?: number } {
   if ((flags.tokenFile === undefined) === (flags.tokenEnv === undefined)) {
     throw new UsageError('give exactly one of --token-file FILE or --token-env VAR');
   }
-  if (flags.tokenFile !== undefined) {
-    try {
-      return readFileSync(flags.tokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new WeftError('WEFT_FILE_UNREADABLE', `cannot read the join token file ${flags.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-  }
+  if (flags.tokenFile !== undefined) return readJoinTokenFile(flags.tokenFile);
   const value = process.env[flags.tokenEnv!];
   if (!value) throw new UsageError(`environment variable ${flags.tokenEnv} is empty or not set`);
-  return value.trim();
+  return { token: value.trim() };
 }
 
 function portLike(value: string, what: string): number {

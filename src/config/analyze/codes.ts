@@ -28,6 +28,7 @@ export const LINT_CODES = [
   { code: 'WA013', severity: 'info', title: 'DENY rule redundant', needsRegistry: false },
   { code: 'WA014', severity: 'warning', title: 'source that can never match', needsRegistry: false },
   { code: 'WA015', severity: 'warning', title: 'principal no workload identity can have', needsRegistry: false },
+  { code: 'WA016', severity: 'warning', title: 'path rule under NONE or BASE normalization', needsRegistry: false },
 ] as const satisfies readonly LintCode[];
 
 export type LintCodeName = (typeof LINT_CODES)[number]['code'];

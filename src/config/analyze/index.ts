@@ -5,6 +5,7 @@ import { contextOf, finding, type Lint } from './context.js';
 import { httpFieldsOnTcp } from './lints/tcp.js';
 import { unknownHosts } from './lints/hosts.js';
 import { peerAuthenticationLints } from './lints/mtls.js';
+import { weakPathNormalization } from './lints/normalization.js';
 import { allowNothing, customFailsClosed, notEnforced, tokenNotRequired } from './lints/policies.js';
 import { principalLints } from './lints/principals.js';
 import { selectorsMatchingNothing } from './lints/selectors.js';
@@ -14,7 +15,7 @@ import type { AnalyzeInput, Finding } from './types.js';
 export type { AnalyzedPort, AnalyzedService, AnalyzedWorkload, AnalyzeInput, Finding, PortProtocol, Severity } from './types.js';
 export { LINT_CODES, type LintCode, type LintCodeName } from './codes.js';
 
-const CONFIG_LINTS: readonly Lint[] = [peerAuthenticationLints, shadowedRules, principalLints, customFailsClosed, allowNothing, tokenNotRequired, notEnforced];
+const CONFIG_LINTS: readonly Lint[] = [peerAuthenticationLints, shadowedRules, principalLints, customFailsClosed, allowNothing, tokenNotRequired, notEnforced, weakPathNormalization];
 const REGISTRY_LINTS: readonly Lint[] = [selectorsMatchingNothing, httpFieldsOnTcp, unknownHosts];
 
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;

@@ -5,6 +5,13 @@ import type { MeshConfig } from '../generated/types.js';
 import { bool, duration, enumOf, kindSchema, list, map, obj, port, ref, str, uint32 } from './common.js';
 import { pathIssue, type KindDefinition } from './kind.js';
 
+/**
+ * The path normalization in force when MeshConfig does not set one. MERGE_SLASHES, not Istio's
+ * BASE: under BASE a DENY on `/api/admin` does not stop `/api//admin`, which most application
+ * routers serve as `/api/admin` (docs/policy.md, "Path normalization").
+ */
+export const DEFAULT_PATH_NORMALIZATION = 'MERGE_SLASHES';
+
 const requestBody = obj({ maxRequestBytes: uint32, allowPartialMessage: bool, packAsBytes: bool });
 const headerPatterns = list(str('headerPattern'));
 
@@ -16,8 +23,8 @@ const defs = {
     mtls: obj({ mode: { ...enumOf('STRICT', 'PERMISSIVE', 'DISABLE'), default: 'STRICT' } }, { default: { mode: 'STRICT' } }),
     outboundTrafficPolicy: obj({ mode: { ...enumOf('ALLOW_ANY', 'REGISTRY_ONLY'), default: 'ALLOW_ANY' } }, { default: { mode: 'ALLOW_ANY' } }),
     pathNormalization: obj(
-      { normalization: { ...enumOf('NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'), default: 'BASE' } },
-      { default: { normalization: 'BASE' } },
+      { normalization: { ...enumOf('NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'), default: DEFAULT_PATH_NORMALIZATION } },
+      { default: { normalization: DEFAULT_PATH_NORMALIZATION } },
     ),
     extensionProviders: list(ref('ExtensionProvider'), { uniqueBy: 'name' }),
     certificate: obj({ ttl: { ...duration, default: '1h' } }, { default: { ttl: '1h' } }),
