@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { JoinTokenStore } from '../../attest/index.js';
 import { CertificateAuthority } from '../../ca/index.js';
 import { parseDuration } from '../../lib/duration.js';
+import { meshAdminIdentities } from './mesh-admins.js';
 import { DEFAULT_DATA_DIR, durationOption, formatOption, isoTime, printFields, printJson, printTable } from '../output.js';
 
 /** `weft token create|list|revoke`: join tokens a workload presents on first contact. */
@@ -15,7 +16,7 @@ export function registerTokenCommands(program: Command): void {
     .option('--ttl <duration>', 'how long the token can be used', durationOption, parseDuration('24h'))
     .option('--once', 'the token can be used by one workload only')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .addHelpText('after', '\nThe token names spiffe://<trust domain>/ns/<ns>/sa/<sa> and pins the CA\'s root fingerprint.\nIt is a secret: store it like a password (a file with mode 0600).')
+    .addHelpText('after', '\nThe token names spiffe://<trust domain>/ns/<ns>/sa/<sa> and pins the CA\'s root fingerprint.\nIt is a secret: store it like a password (a file with mode 0600).\nThe control plane\'s identity and MeshConfig\'s adminIdentities cannot be claimed with a token.')
     .action((opts: { namespace: string; serviceAccount: string; ttl: number; once?: boolean; dataDir: string }) => {
       const authority = CertificateAuthority.open(opts.dataDir);
       const created = JoinTokenStore.open(opts.dataDir).create({
@@ -25,6 +26,7 @@ export function registerTokenCommands(program: Command): void {
         ttlMs: opts.ttl,
         once: opts.once === true,
         caFingerprint: authority.rootFingerprint,
+        adminIdentities: meshAdminIdentities(opts.dataDir),
       });
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(
