@@ -3,7 +3,13 @@
 // renewed (only the lineage of a join-token registration, or of a `weft ca mint --renewable`), and
 // which serials of an identity are still alive (what `weft ca revoke --spiffe-id` must revoke).
 // Appending keeps an issuance cheap; expired lines are dropped by a compaction at open.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+//
+// Several processes share the file: the control plane renews, `weft ca mint` mints. Each reads
+// what others appended when it meets a serial it does not know (new bytes from where it stopped;
+// everything again when the file shrank, i.e. was compacted). A compaction re-reads the file just
+// before it replaces it; a line appended in that instant is lost, and its serial then fails safe:
+// it does not renew.
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { writeFileAtomic } from '../lib/files.js';
 
 /** How an SVID's lineage began; renewals inherit it from the certificate they renew. */
@@ -30,6 +36,9 @@ export class IssuanceRecord {
   readonly path: string;
   readonly #bySerial = new Map<string, Issuance>();
   readonly #now: () => number;
+  /** Bytes of the file already read, and which file (a compaction replaces it). */
+  #offset = 0;
+  #ino = -1;
 
   /**
    * Loads the record, dropping expired lines (and rewriting the file when it dropped any). A data
@@ -39,24 +48,27 @@ export class IssuanceRecord {
   constructor(path: string, auditLog: string, now: () => number) {
     this.path = path;
     this.#now = now;
-    const seeded = !existsSync(path);
-    const lines = seeded ? lineageFromAudit(auditLog) : readLines(path);
-    const t = now();
-    let dropped = 0;
-    for (const i of lines) {
-      if (i.notAfter > t) this.#bySerial.set(i.serial, i);
-      else dropped++;
+    if (!existsSync(path)) {
+      for (const i of lineageFromAudit(auditLog)) this.#bySerial.set(i.serial, i);
+      this.#compact();
+      return;
     }
-    if (seeded || dropped > 0) this.#rewrite();
+    this.#sync();
+    if ([...this.#bySerial.values()].some((i) => i.notAfter <= now())) this.#compact();
   }
 
   get(serial: string): Issuance | undefined {
-    const i = this.#bySerial.get(serial);
+    let i = this.#bySerial.get(serial);
+    if (i === undefined) {
+      this.#sync();
+      i = this.#bySerial.get(serial);
+    }
     return i !== undefined && i.notAfter > this.#now() ? i : undefined;
   }
 
   /** Every unexpired issuance to `spiffeId`. */
   aliveFor(spiffeId: string): Issuance[] {
+    this.#sync();
     const t = this.#now();
     return [...this.#bySerial.values()].filter((i) => i.spiffeId === spiffeId && i.notAfter > t);
   }
@@ -69,19 +81,45 @@ export class IssuanceRecord {
   }
 
   #compact(): void {
+    this.#sync();
     const t = this.#now();
     for (const [serial, i] of this.#bySerial) if (i.notAfter <= t) this.#bySerial.delete(serial);
-    this.#rewrite();
+    const text = [...this.#bySerial.values()].map((i) => `${JSON.stringify(i)}\n`).join('');
+    writeFileAtomic(this.path, text, 0o600);
+    // Read again from the start next time: the new file's inode is not known here.
+    this.#offset = 0;
+    this.#ino = -1;
   }
 
-  #rewrite(): void {
-    writeFileAtomic(this.path, [...this.#bySerial.values()].map((i) => `${JSON.stringify(i)}\n`).join(''), 0o600);
+  /** Reads what was appended since the last read (all of it again after a compaction elsewhere). */
+  #sync(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const st = fstatSync(fd);
+      const size = st.size;
+      if (st.ino !== this.#ino || size < this.#offset) this.#offset = 0;
+      this.#ino = st.ino;
+      if (size === this.#offset) return;
+      const buf = Buffer.alloc(size - this.#offset);
+      const n = readSync(fd, buf, 0, buf.length, this.#offset);
+      // Only whole lines: one being appended right now is read next time.
+      const end = buf.subarray(0, n).lastIndexOf(0x0a) + 1;
+      for (const i of parseLines(buf.subarray(0, end).toString('utf8'))) this.#bySerial.set(i.serial, i);
+      this.#offset += end;
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
-function readLines(path: string): Issuance[] {
+function parseLines(text: string): Issuance[] {
   const out: Issuance[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
       const v = JSON.parse(line) as Partial<Issuance>;
