@@ -196,3 +196,46 @@ describe('revocation', () => {
     assert.throws(() => CertificateAuthority.open(dir, { clock }), { code: 'WEFT_CA_FILE_INVALID' });
   });
 });
+
+describe('renewal lineage, as a property', () => {
+  test('ok/any sequence of issuances and renewals: a renewal succeeds exactly when its lineage began with a join token or --renewable and nothing on it was revoked', async () => {
+    const fc = await import('fast-check');
+    const csr = (await makeCsr()).der;
+    const step = fc.oneof(
+      fc.constant({ op: 'join' as const }),
+      fc.constant({ op: 'mint' as const }),
+      fc.constant({ op: 'mint-renewable' as const }),
+      fc.record({ op: fc.constant('renew' as const), of: fc.nat() }),
+      fc.record({ op: fc.constant('revoke' as const), of: fc.nat() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        const { ca } = newCa();
+        const issued: { serial: string; renewable: boolean }[] = [];
+        const revoked = new Set<string>();
+        for (const s of steps) {
+          if (s.op === 'join') issued.push({ serial: ca.issue(csr, { credential: JOIN }).serial, renewable: true });
+          else if (s.op === 'mint') issued.push({ serial: ca.mint(ID).serial, renewable: false });
+          else if (s.op === 'mint-renewable') issued.push({ serial: ca.mint(ID, { renewable: true }).serial, renewable: true });
+          else if (issued.length > 0) {
+            const parent = issued[s.of % issued.length]!;
+            if (s.op === 'revoke') {
+              ca.lifecycle.revoke({ serials: [parent.serial] });
+              revoked.add(parent.serial);
+              continue;
+            }
+            const expected = revoked.has(parent.serial) ? 'WEFT_CA_CERT_REVOKED' : parent.renewable ? undefined : 'WEFT_CA_RENEWAL_REFUSED';
+            try {
+              const child = ca.issue(csr, { credential: renewalOf(parent.serial) });
+              assert.equal(expected, undefined, `renewal of ${parent.serial} should have been refused`);
+              issued.push({ serial: child.serial, renewable: parent.renewable });
+            } catch (err) {
+              assert.equal((err as { code?: string }).code, expected);
+            }
+          }
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+});

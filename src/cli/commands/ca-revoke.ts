@@ -37,7 +37,7 @@ export function registerCaRevokeCommand(ca: Command): void {
         }
       } else {
         const authority = CertificateAuthority.open(opts.dataDir);
-        result = revokeSvids(authority, JoinTokenStore.open(opts.dataDir), body, 'operator (weft ca revoke --offline)');
+        result = revokeSvids(authority, JoinTokenStore.open(opts.dataDir), body, 'operator (weft ca revoke on the data directory)');
       }
       if (opts.output === 'json') return printJson(result);
       if (result.revoked.length > 0) printTable(['REVOKED SERIAL', 'IDENTITY', 'EXPIRES'], result.revoked.map((r) => [r.serial, r.spiffeId ?? '-', r.notAfter]));
