@@ -44,10 +44,13 @@ export class Revocations {
     this.#own = serial.toLowerCase();
   }
 
-  /** Counts and logs a refused handshake (the verifier throws; this only records it). */
+  /**
+   * Counts a refused handshake (the verifier throws; this only records it) and, outbound, logs it:
+   * the inbound listener logs its refusals itself, with the same stage and reason.
+   */
   refused(side: 'inbound' | 'outbound', serial: string, peer: string): void {
     this.#stats.peer_revoked_refused_total++;
-    this.#logger.log('warn', `${side}.peer.refused`, { stage: 'revoked', reason: REVOKED_REASON, serial, peer });
+    if (side === 'outbound') this.#logger.log('warn', 'outbound.peer.refused', { stage: 'revoked', reason: REVOKED_REASON, serial, peer });
   }
 
   /** Follows `session` until it closes, to close it should `serial` be revoked later. */
