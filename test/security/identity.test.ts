@@ -129,7 +129,7 @@ describe('identities the CA hands out', { timeout: 300_000 }, () => {
     }
   });
 
-  test('revoking a workload under load: its requests fail with "certificate revoked" within seconds, the others go on; its old token cannot rejoin, a new one can', async () => {
+  test('revoking a workload under load: its requests fail with "certificate revoked" within seconds, the others go on; its old token cannot rejoin, a new one can', async (t) => {
     const details = await startWorkload(mesh, { service: 'details' });
     const revokedOne = await startWorkload(mesh, { service: 'productpage' });
     const bystander = await startWorkload(mesh, { service: 'reviews' });
@@ -138,6 +138,7 @@ describe('identities the CA hands out', { timeout: 300_000 }, () => {
     await until('both callers reach details', async () => (victimLoad.stats.ok > 20 && otherLoad.stats.ok > 20 ? true : undefined));
     assert.equal(victimLoad.stats.failed, 0, victimLoad.stats.reasons.join('\n'));
 
+    const revokedAt = performance.now();
     const revoked = await runWeft(['ca', 'revoke', '--data-dir', mesh.dataDir, '--spiffe-id', `spiffe://${TD}/ns/default/sa/productpage`]);
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.match(revoked.stdout, /REVOKED SERIAL[\s\S]*spiffe:\/\/cluster.local\/ns\/default\/sa\/productpage/);
@@ -149,6 +150,7 @@ describe('identities the CA hands out', { timeout: 300_000 }, () => {
       return r.status !== 200 && /certificate revoked/.test(r.body) ? r : undefined;
     });
     assert.equal(reason.status, 503);
+    t.diagnostic(`from \`weft ca revoke\` (CLI start included) to the first refused request: ${Math.round(performance.now() - revokedAt)} ms`);
     for (let i = 0; i < 5; i++) {
       const r = await getViaProxy(revokedOne.outboundPort, 'details.default:9080');
       assert.equal(r.status, 503);
@@ -177,7 +179,7 @@ describe('identities the CA hands out', { timeout: 300_000 }, () => {
     const code = await Promise.race([again.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 60_000))]);
     assert.notEqual(code, 'running', `a sidecar with the revoked token kept running:\n${again.output()}`);
     assert.notEqual(code, 0);
-    assert.match(again.output(), /WEFT_TOKEN_REVOKED|revoked/);
+    assert.match(again.output(), /WEFT_TOKEN_REVOKED/, again.output());
 
     // A new token does.
     const fresh = await startWorkload(mesh, { service: 'productpage' });
