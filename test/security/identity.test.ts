@@ -2,12 +2,15 @@
 // itself unless minted --renewable; the control plane's identity and MeshConfig's admin identities
 // cannot be claimed with a join token; `weft ca revoke` reaches every sidecar within seconds.
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
 import { ControlPlaneClient } from '../../src/agent/control-plane-client.js';
 import { generateWorkloadKey } from '../../src/agent/csr.js';
+import { encodeJoinToken } from '../../src/attest/join-token.js';
+import { jwkThumbprint } from '../../src/attest/signing-key.js';
 import { tempDir, runWeft } from '../helpers/cli.js';
 import { freePort, getViaProxy, load, startControlPlane, startWeft, startWorkload, stop, type Mesh } from '../helpers/mesh.js';
 
@@ -112,6 +115,21 @@ describe('identities the CA hands out', { timeout: 300_000 }, () => {
       await assert.rejects(client.signCertificate(key.csrDer, early.stdout.trim()), (err: ServiceError) => {
         assert.equal(err.code, 7 /* PERMISSION_DENIED */);
         assert.match(err.details, /no join token may claim spiffe:\/\/cluster.local\/ns\/ops\/sa\/admin is an admin identity/);
+        return true;
+      });
+      // A token for the control plane's identity signed with the mesh's own token key (as an older
+      // weft could have issued one): refused on its claim, before anything else is looked at.
+      const signingKey = createPrivateKey(readFileSync(join(mesh.dataDir, 'tokens', 'signing-key.pem')));
+      const { rootFingerprint } = JSON.parse((await runWeft(['ca', 'show', '--data-dir', mesh.dataDir, '-o', 'json'])).stdout) as { rootFingerprint: string };
+      const now = Math.floor(Date.now() / 1000);
+      const cpToken = encodeJoinToken(
+        { iss: `spiffe://${TD}`, sub: `spiffe://${TD}/ns/weft-system/sa/control-plane`, jti: 'A'.repeat(22), iat: now, exp: now + 600, once: false, ca: rootFingerprint },
+        { privateKey: signingKey, publicKey: createPublicKey(signingKey), kid: jwkThumbprint(createPublicKey(signingKey)) },
+      );
+      const cpKey = await generateWorkloadKey(`spiffe://${TD}/ns/weft-system/sa/control-plane`);
+      await assert.rejects(client.signCertificate(cpKey.csrDer, cpToken), (err: ServiceError) => {
+        assert.equal(err.code, 7 /* PERMISSION_DENIED */);
+        assert.match(err.details, /no join token may claim .* control plane's own identity/);
         return true;
       });
     } finally {
