@@ -1,6 +1,7 @@
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { controlPlaneIdentity } from '../identity/index.js';
 
 /** proto/weft/v1/control_plane.proto, loaded once; the same definition serves server and client. */
 const PROTO_FILE = fileURLToPath(new URL('../../proto/weft/v1/control_plane.proto', import.meta.url));
@@ -77,10 +78,12 @@ export interface MeshSnapshot {
   resources: string[];
   /** Services left out: unchanged since the snapshot last ACKed on this stream. */
   servicesOmitted: boolean;
+  /** Serials the CA revoked (unexpired), in full in every snapshot. */
+  revokedSerials?: string[];
 }
 export interface SubscribeRequest { workloadId: string; version: number; nonce: string; error: string }
 
 /** The identity the control plane serves with; sidecars check it after pinning the root. */
 export function controlPlaneSpiffeId(trustDomain: string): string {
-  return `spiffe://${trustDomain}/ns/weft-system/sa/control-plane`;
+  return controlPlaneIdentity(trustDomain);
 }

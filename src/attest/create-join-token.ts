@@ -1,9 +1,9 @@
 // Issuing a join token: check the operator's options, pick a random id, sign the claims. The store
 // (token-store.ts) records the result; this file touches no file.
 import { randomBytes } from 'node:crypto';
-import { workloadSpiffeId } from '../identity/spiffe-id.js';
+import { reservedIdentityReason, workloadSpiffeId } from '../identity/index.js';
 import { formatDuration } from '../lib/duration.js';
-import { JoinTokenStoreError } from './errors.js';
+import { JoinTokenStoreError, ReservedIdentityError } from './errors.js';
 import { CA_FINGERPRINT_PATTERN, encodeJoinToken, type JoinTokenClaims } from './join-token.js';
 import type { TokenSigningKey } from './signing-key.js';
 import type { StoredJoinToken } from './token-file.js';
@@ -24,6 +24,8 @@ export interface CreateJoinTokenOptions {
   once?: boolean;
   /** The CA root's fingerprint, 'sha256:<64 lowercase hex>' of its DER. */
   caFingerprint: string;
+  /** MeshConfig's admin identities: no token may name one (nor the control plane's identity). */
+  adminIdentities?: readonly string[];
 }
 
 /** A newly created token. `token` is the secret to hand to the workload; it is stored nowhere. */
@@ -54,6 +56,7 @@ function checkOptions(opts: CreateJoinTokenOptions): { spiffeId: string; ttlMs: 
   }
   // Throws SpiffeIdError (WEFT_SPIFFE_ID_INVALID / WEFT_TRUST_DOMAIN_INVALID) naming the bad part.
   const spiffeId = workloadSpiffeId(opts.trustDomain, opts.namespace, opts.serviceAccount).text;
+  refuseReservedIdentity(spiffeId, opts.trustDomain, opts.adminIdentities ?? []);
   return { spiffeId, ttlMs, once: opts.once ?? false };
 }
 
@@ -79,4 +82,15 @@ export function buildJoinToken(opts: CreateJoinTokenOptions, nowMs: number, key:
 /** Checks create options without a key, so bad input is refused before a key or file is made. */
 export function checkJoinTokenOptions(opts: CreateJoinTokenOptions): void {
   checkOptions(opts);
+}
+
+/**
+ * Refuses a join token for a reserved identity (identity/reserved-identities.ts): at creation, and
+ * again when a workload presents one, with the MeshConfig in force then.
+ *
+ * @throws ReservedIdentityError WEFT_TOKEN_RESERVED_IDENTITY
+ */
+export function refuseReservedIdentity(spiffeId: string, trustDomain: string, adminIdentities: readonly string[]): void {
+  const reason = reservedIdentityReason(spiffeId, trustDomain, adminIdentities);
+  if (reason !== undefined) throw new ReservedIdentityError(spiffeId, `no join token may claim ${reason}; issue it with \`weft ca mint --allow-privileged-identity\` if that is really meant`);
 }

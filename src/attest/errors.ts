@@ -13,6 +13,7 @@ export const ATTEST_ERROR_CODES = [
   'WEFT_TOKEN_TTL_INVALID',
   'WEFT_TOKEN_STORE_CORRUPT',
   'WEFT_TOKEN_STORE_BUSY',
+  'WEFT_TOKEN_RESERVED_IDENTITY',
 ] as const;
 
 export type AttestErrorCode = (typeof ATTEST_ERROR_CODES)[number];
@@ -81,5 +82,16 @@ export class JoinTokenStoreError extends WeftError<
   }
 }
 
+/** A join token names the control plane's identity or an admin identity: refused before anything changes. */
+export class ReservedIdentityError extends WeftError<'WEFT_TOKEN_RESERVED_IDENTITY'> {
+  readonly spiffeId: string;
+
+  constructor(spiffeId: string, message: string) {
+    super('WEFT_TOKEN_RESERVED_IDENTITY', message);
+    this.name = 'ReservedIdentityError';
+    this.spiffeId = spiffeId;
+  }
+}
+
 /** Every error the attest domain raises, for `switch (err.code)`. */
-export type AnyAttestError = JoinTokenError | JoinTokenStoreError;
+export type AnyAttestError = JoinTokenError | JoinTokenStoreError | ReservedIdentityError;

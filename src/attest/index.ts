@@ -12,6 +12,7 @@ export {
 export {
   DEFAULT_JOIN_TOKEN_TTL_MS,
   MAX_JOIN_TOKEN_TTL_MS,
+  refuseReservedIdentity,
   type CreateJoinTokenOptions,
   type CreatedJoinToken,
 } from './create-join-token.js';

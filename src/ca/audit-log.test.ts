@@ -12,7 +12,7 @@ after(cleanupAll);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('the audit log', () => {
-  test('ok/audit.log is mode 0600, with one JSON line per issuance: time, spiffeId, serial, notAfter, keyType, credential', async () => {
+  test('ok/audit.log is mode 0600, with one JSON line per issuance: time, spiffeId, serial, notAfter, keyType, credential, lineage', async () => {
     const { ca, dir, clock } = newCa();
     clock.advance(5_000);
     const credential: CaCredential = { kind: 'join-token', tokenId: 'AAAAAAAAAAAAAAAAAAAAAA' };
@@ -22,7 +22,7 @@ describe('the audit log', () => {
     const lines = auditLines(ca);
     assert.equal(lines.length, 2);
     assert.equal(lines[0]!.event, 'ca.created');
-    assert.deepEqual(lines[1], { time: iso(T0 + 5_000), event: 'svid.issued', spiffeId: ID, serial: svid.serial, notAfter: iso(T0 + 5_000 + HOUR), keyType: 'EC P-256', credential });
+    assert.deepEqual(lines[1], { time: iso(T0 + 5_000), event: 'svid.issued', spiffeId: ID, serial: svid.serial, notAfter: iso(T0 + 5_000 + HOUR), keyType: 'EC P-256', credential, lineage: 'join-token' });
     const raw = readFileSync(ca.audit.path, 'utf8');
     assert.equal(raw.split('\n').length, 3, 'one line each, newline-terminated');
   });
@@ -87,7 +87,12 @@ describe('the audit log', () => {
     const csrPem = (await makeCsr({ freshKey: true })).pem;
     const asOperator = { kind: 'operator' as const, name: 'weft ca mint', keyPem, csr: csrPem };
     handed.push(asOperator, { kind: 'operator', name: csrPem }, { kind: 'svid', spiffeId: token, serial: token } as CaCredential, { kind: 'bearer', token } as unknown as CaCredential);
-    for (const credential of handed) ca.issue(csr, { credential });
+    for (const credential of handed) {
+      // An SVID credential is a renewal, refused for a serial the CA never issued; refused or not,
+      // the line is written, and neither it nor the error holds the secret.
+      if (credential.kind === 'svid') assert.throws(() => ca.issue(csr, { credential }), (err: Error) => (err as { code?: string }).code === 'WEFT_CA_RENEWAL_REFUSED' && !err.message.includes(token));
+      else ca.issue(csr, { credential });
+    }
     assert.throws(() => ca.issue(Buffer.from('garbage'), { credential: withSecret }), { code: 'WEFT_CSR_MALFORMED' });
     ca.mint(ID, { credential: withSecret });
 

@@ -8,7 +8,7 @@ export type CaCredential =
   | { kind: 'operator'; name: string };
 
 export interface AuditEntry {
-  event: 'svid.issued' | 'svid.refused' | 'ca.created';
+  event: 'svid.issued' | 'svid.refused' | 'svid.revoked' | 'token.revoked' | 'ca.created';
   spiffeId?: string;
   serial?: string;
   notAfter?: string;

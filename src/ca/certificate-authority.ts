@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certificatesToPem, parseSpiffeId, parseTrustDomain, type SpiffeId } from '../identity/index.js';
+import { certificatesToPem, parseSpiffeId, parseTrustDomain, reservedIdentityReason, type SpiffeId } from '../identity/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { isWeftError, WeftError } from '../lib/errors.js';
 import { writeFileAtomic, writeSecretFile } from '../lib/files.js';
@@ -11,6 +11,7 @@ import { createRoot, publicKeyBits } from './create-root.js';
 import { parseCsr, type KeyType } from './csr.js';
 import { CaError } from './errors.js';
 import { LeafTemplate } from './leaf-template.js';
+import { SvidLifecycle, type Lineage } from './svid-lifecycle.js';
 import { loadPlugin, loadSigner, PLUGIN_FILES, type CaMode, type SignerMaterial } from './signer.js';
 
 const HOUR = 3_600_000;
@@ -53,6 +54,8 @@ export class CertificateAuthority {
   /** The earliest expiry from the signer up to the root: no leaf outlives it. */
   readonly issuesUntil: Date;
   readonly audit: AuditLog;
+  /** Lineage of every unexpired SVID issued, and the revocation list. */
+  readonly lifecycle: SvidLifecycle;
   readonly #clock: Clock;
   readonly #signer: SignerMaterial;
   readonly #template: LeafTemplate;
@@ -77,6 +80,7 @@ export class CertificateAuthority {
     this.signerNotAfter = this.#signer.cert.notAfter;
     this.issuesUntil = this.#signer.expiresFirst.notAfter;
     this.audit = new AuditLog(join(dataDir, 'audit.log'), () => this.#clock.now());
+    this.lifecycle = new SvidLifecycle(dataDir, () => this.#clock.now(), this.#maxTtlMs);
   }
 
   /**
@@ -180,9 +184,11 @@ export class CertificateAuthority {
   /**
    * Signs a CSR into an X.509-SVID. The CSR must ask for exactly one SAN, the SPIFFE ID, in this
    * CA's trust domain, and equal to `expectedSpiffeId` (what the credential proves) when given.
-   * Every issuance and every refusal is appended to the audit log.
+   * Every issuance and every refusal is appended to the audit log. A renewal (credential: the
+   * caller's SVID) continues that SVID's lineage, and is refused for a revoked serial or one that
+   * does not renew (see svid-lifecycle.ts); a renewable mint's renewals never outlive its TTL.
    *
-   * @throws CaError (WEFT_CSR_*) and nothing is issued.
+   * @throws CaError (WEFT_CSR_*, WEFT_CA_CERT_REVOKED, WEFT_CA_RENEWAL_REFUSED) and nothing is issued.
    */
   issue(csr: Uint8Array | string, req: { credential: CaCredential; expectedSpiffeId?: string; ttlMs?: number }): IssuedSvid {
     let requested: SpiffeId | undefined;
@@ -192,7 +198,9 @@ export class CertificateAuthority {
       if (req.expectedSpiffeId !== undefined && requested.text !== req.expectedSpiffeId) {
         throw new CaError('WEFT_CSR_IDENTITY_MISMATCH', `CSR asks for ${requested.text} but the credential proves ${req.expectedSpiffeId}`);
       }
-      return this.#sign(parsed, requested, req.credential, req.ttlMs);
+      const lineage = this.lifecycle.lineageFor(req.credential);
+      const ttlMs = lineage.ttlCapMs === undefined ? req.ttlMs : Math.min(req.ttlMs ?? this.#defaultTtlMs, lineage.ttlCapMs);
+      return this.#sign(parsed, requested, req.credential, ttlMs, lineage);
     } catch (err) {
       this.audit.append({
         event: 'svid.refused',
@@ -205,19 +213,33 @@ export class CertificateAuthority {
     }
   }
 
-  /** Generates a key pair and issues an SVID for it (`weft ca mint`): for workloads outside the mesh. */
-  mint(spiffeId: string, opts: { ttlMs?: number; keyType?: 'ec-p256' | 'ec-p384' | 'rsa-2048'; credential?: CaCredential } = {}): IssuedSvid & { keyPem: string } {
+  /**
+   * Generates a key pair and issues an SVID for it (`weft ca mint`): for workloads outside the mesh.
+   * It does not renew unless `renewable` (then its renewals are capped at its TTL). The control
+   * plane's identity and `adminIdentities` are issued only with `privileged`.
+   *
+   * @throws CaError WEFT_CA_RESERVED_IDENTITY, or as `issue`.
+   */
+  mint(
+    spiffeId: string,
+    opts: { ttlMs?: number; keyType?: 'ec-p256' | 'ec-p384' | 'rsa-2048'; credential?: CaCredential; renewable?: boolean; privileged?: boolean; adminIdentities?: readonly string[] } = {},
+  ): IssuedSvid & { keyPem: string } {
     const credential = opts.credential ?? { kind: 'operator', name: 'mint' };
     let id: SpiffeId | undefined;
     try {
       id = this.#checkIdentity(spiffeId);
+      const reserved = reservedIdentityReason(id.text, this.trustDomain, opts.adminIdentities ?? []);
+      if (reserved !== undefined && opts.privileged !== true) {
+        throw new CaError('WEFT_CA_RESERVED_IDENTITY', `refusing to mint: ${reserved}; pass --allow-privileged-identity if that is what you mean`);
+      }
       const keys =
         opts.keyType === 'rsa-2048'
           ? generateKeyPairSync('rsa', { modulusLength: 2048 })
           : generateKeyPairSync('ec', { namedCurve: opts.keyType === 'ec-p384' ? 'secp384r1' : 'prime256v1' });
       const spki = keys.publicKey.export({ type: 'spki', format: 'der' });
       const keyType: KeyType = opts.keyType === 'rsa-2048' ? 'RSA 2048' : opts.keyType === 'ec-p384' ? 'EC P-384' : 'EC P-256';
-      const issued = this.#sign({ spki, publicKeyBits: publicKeyBits(spki), isRsa: opts.keyType === 'rsa-2048', keyType, uri: id.text }, id, credential, opts.ttlMs);
+      const lineage: Lineage = opts.renewable === true ? { origin: 'mint-renewable', ttlCapMs: opts.ttlMs ?? this.#defaultTtlMs } : { origin: 'mint' };
+      const issued = this.#sign({ spki, publicKeyBits: publicKeyBits(spki), isRsa: opts.keyType === 'rsa-2048', keyType, uri: id.text }, id, credential, opts.ttlMs, lineage);
       return { ...issued, keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
     } catch (err) {
       this.audit.append({ event: 'svid.refused', spiffeId: id?.text ?? spiffeId.slice(0, 2048), credential, code: isWeftError(err) ? err.code : 'internal', reason: (err as Error).message });
@@ -245,7 +267,8 @@ export class CertificateAuthority {
     key: { spki: Buffer; publicKeyBits: Buffer; isRsa: boolean; keyType: KeyType; uri: string },
     id: SpiffeId,
     credential: CaCredential,
-    ttlMs?: number,
+    ttlMs: number | undefined,
+    lineage: Lineage,
   ): IssuedSvid {
     const now = this.#clock.now();
     // Every certificate from the signer up to the root bounds the leaf, not only the signer.
@@ -270,7 +293,8 @@ export class CertificateAuthority {
       chainPem: [...this.#chainPem],
       bundlePem: this.#bundlePem,
     };
-    this.audit.append({ event: 'svid.issued', spiffeId: id.text, serial: leaf.serial, notAfter: issued.notAfter.toISOString(), keyType: key.keyType, credential });
+    this.lifecycle.record(leaf.serial, id.text, issued.notAfter, lineage);
+    this.audit.append({ event: 'svid.issued', spiffeId: id.text, serial: leaf.serial, notAfter: issued.notAfter.toISOString(), keyType: key.keyType, credential, lineage: lineage.origin });
     return issued;
   }
 }

@@ -10,8 +10,8 @@ import {
   type ServerUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { JoinTokenStore } from '../attest/index.js';
-import { CertificateAuthority, type CaCredential } from '../ca/index.js';
+import { decodeJoinToken, JoinTokenStore, refuseReservedIdentity } from '../attest/index.js';
+import { CaError, CertificateAuthority, type CaCredential } from '../ca/index.js';
 import { parseCertificatesPem, verifyX509Svid, bundleFromPem } from '../identity/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, isWeftError } from '../lib/errors.js';
@@ -41,6 +41,7 @@ import type { AdminListener } from './admin/listener.js';
 import { SnapshotPublisher, type SubscriberStatus } from './discovery/publisher.js';
 import { SnapshotBuilder } from './discovery/snapshot-builder.js';
 import { ServingIdentity } from './serving-identity.js';
+import { revokeSvids, type RevokeResult, type RevokeTarget } from './revoke-svids.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -77,6 +78,9 @@ const CODE_BY_ERROR: Record<string, status> = {
   WEFT_REGISTRATION_INVALID: status.INVALID_ARGUMENT,
   WEFT_REGISTRATION_FORBIDDEN: status.PERMISSION_DENIED,
   WEFT_WORKLOAD_NOT_FOUND: status.NOT_FOUND,
+  WEFT_TOKEN_RESERVED_IDENTITY: status.PERMISSION_DENIED,
+  WEFT_CA_RENEWAL_REFUSED: status.PERMISSION_DENIED,
+  WEFT_CA_CERT_REVOKED: status.PERMISSION_DENIED,
 };
 
 /**
@@ -121,6 +125,7 @@ export class ControlPlane {
       trustDomain: this.ca.trustDomain,
       trustBundle: () => parseCertificatesPem(this.ca.bundlePem()),
       resources: () => this.#resources,
+      revocations: () => ({ version: this.ca.lifecycle.revoked.version, serials: this.ca.lifecycle.revoked.serials() }),
     });
     this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log });
     this.registry.onChange(() => {
@@ -177,6 +182,21 @@ export class ControlPlane {
     return this.#publisher.status();
   }
 
+  /**
+   * `weft ca revoke`: the serials join the revocation list every snapshot carries (sidecars refuse
+   * them and close their sessions), the CA stops renewing them, the join tokens of their lineages
+   * are revoked, and an identity revoked as a whole leaves the registry at once.
+   */
+  revoke(target: RevokeTarget, by: string): RevokeResult {
+    const result = revokeSvids(this.ca, this.tokens, target, by);
+    if (target.spiffeId !== undefined) {
+      for (const w of this.registry.workloads()) if (w.spiffeId === target.spiffeId) this.registry.deregister(w.id, w.spiffeId);
+    }
+    this.#log('svid.revoked', { serials: result.revoked.map((r) => r.serial), spiffeId: target.spiffeId, tokens: result.tokensRevoked, by });
+    this.#publisher.changed();
+    return result;
+  }
+
   /** The version the next computed snapshot carries. */
   get snapshotVersion(): number {
     return this.#publisher.version;
@@ -189,10 +209,13 @@ export class ControlPlane {
       const { csr, joinToken, ttlSeconds } = call.request;
       let caller: Caller;
       if (joinToken.length > 0) {
+        // Checked on the claim before the token is verified (and a --once token spent).
+        refuseReservedIdentity(decodeJoinToken(joinToken).spiffeId, this.ca.trustDomain, this.#adminIdentities());
         const proven = this.tokens.verify(joinToken, { trustDomain: this.ca.trustDomain, caFingerprint: this.ca.rootFingerprint });
         caller = { spiffeId: proven.spiffeId, credential: { kind: 'join-token', tokenId: proven.tokenId } };
       } else {
-        caller = this.#authenticate(call);
+        // A revoked SVID is let through to the CA here, which refuses its renewal and audits it.
+        caller = this.#authenticate(call, true);
       }
       const issued = this.ca.issue(csr, {
         credential: caller.credential,
@@ -333,13 +356,13 @@ export class ControlPlane {
   // === shared ===
 
   /** The caller's identity from its client certificate, which must be a valid SVID of this CA now. */
-  #authenticate(call: { getAuthContext(): { sslPeerCertificate?: { raw: Buffer } } }): Caller {
+  #authenticate(call: { getAuthContext(): { sslPeerCertificate?: { raw: Buffer } } }, renewal = false): Caller {
     const peer = call.getAuthContext().sslPeerCertificate;
     if (!peer) {
       throw Object.assign(new Error('no client certificate: present a join token to get an SVID, then call with it'), { grpcCode: status.UNAUTHENTICATED });
     }
     try {
-      const info = this.#verifyClientChain(peer.raw);
+      const info = this.#verifyClientChain(peer.raw, renewal);
       return { spiffeId: info.spiffeId, credential: { kind: 'svid', spiffeId: info.spiffeId, serial: info.serial } };
     } catch (err) {
       throw Object.assign(new Error(`client certificate refused: ${describeError(err)}`), { grpcCode: status.UNAUTHENTICATED });
@@ -352,14 +375,16 @@ export class ControlPlane {
    * sidecar presents the same certificate, and a thousand sidecars reconnecting at once should not
    * each pay for a full chain verification per call.
    */
-  #verifyClientChain(leaf: Buffer): { spiffeId: string; serial: string } {
+  #verifyClientChain(leaf: Buffer, allowRevoked = false): { spiffeId: string; serial: string } {
     const now = this.#clock.now();
     const id = leaf.toString('base64');
     const known = this.#verified.get(id);
+    if (known !== undefined && !allowRevoked && this.ca.lifecycle.revoked.has(known.serial)) throw revokedError(known);
     if (known !== undefined && now >= known.notBefore && now < known.notAfter) return known;
     const chain = [leaf, ...this.ca.chainPem().flatMap((p) => parseCertificatesPem(p))];
     const info = verifyX509Svid(chain, bundleFromPem(this.ca.trustDomain, this.ca.bundlePem()), { clock: this.#clock });
     const result = { spiffeId: info.spiffeId.text, serial: info.serial, notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
+    if (!allowRevoked && this.ca.lifecycle.revoked.has(result.serial)) throw revokedError(result);
     if (this.#verified.size >= 20_000) this.#verified.clear();
     this.#verified.set(id, result);
     return result;
@@ -446,11 +471,16 @@ export class ControlPlane {
       analyze: async (_overlay, sources) => ({ findings: await this.#analyze(sources) }),
       authzCheck: async (body) => authzCheck(parseAuthzCheck(body), await this.#store!.list(), this.registry.workloads()),
       audit: (entry) => this.ca.audit.append(entry as never),
+      revoke: (body, by) => this.revoke(body, by),
       log: (event, fields) => this.#log(event, fields),
     });
     this.#serving.onRenew((credentials) => this.#admin?.setCredentials(credentials));
     this.adminPort = this.#admin.port;
   }
+}
+
+function revokedError(c: { spiffeId: string; serial: string }): Error {
+  return new CaError('WEFT_CA_CERT_REVOKED', `certificate revoked: serial ${c.serial} of ${c.spiffeId} was revoked (weft ca revoke); enrol the workload again with a new join token`);
 }
 
 function toServiceError(err: unknown, fallback: status): ServiceError {

@@ -37,6 +37,7 @@ export class ServingIdentity implements CertificateProvider {
     const svid = this.#ca.mint(controlPlaneSpiffeId(this.#ca.trustDomain), {
       ttlMs: SERVING_TTL_MS,
       credential: { kind: 'operator', name: 'control-plane serving certificate' },
+      privileged: true,
     });
     this.#cert = Buffer.from([svid.leafPem, ...svid.chainPem, this.#ca.bundlePem()].join(''));
     this.#key = Buffer.from(svid.keyPem);

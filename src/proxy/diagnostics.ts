@@ -6,7 +6,8 @@ import type { RequestAttributes } from '../policy/index.js';
 /**
  * A peer refused at the inbound port (InboundRefusedMessage). `stage`: 'tls' the handshake
  * failed, 'chain' no certificate or one that does not chain to the bundle, 'svid' a leaf that
- * breaks the X.509-SVID rules, 'alpn' a verified peer that does not speak h2.
+ * breaks the X.509-SVID rules, 'alpn' a verified peer that does not speak h2, 'revoked' a peer
+ * whose certificate is on the snapshot's revocation list.
  */
 export const inboundRefusedChannel = channel('weft:proxy:inbound:refused');
 
@@ -14,7 +15,7 @@ export const inboundRefusedChannel = channel('weft:proxy:inbound:refused');
 export const sessionOpenedChannel = channel('weft:proxy:outbound:session-opened');
 
 export interface InboundRefusedMessage {
-  readonly stage: 'tls' | 'chain' | 'svid' | 'alpn';
+  readonly stage: 'tls' | 'chain' | 'svid' | 'alpn' | 'revoked';
   readonly remote: string;
   readonly reason: string;
   readonly peer?: string;

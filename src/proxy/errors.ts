@@ -10,6 +10,7 @@ export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_UPSTREAM_RESET',
   'WEFT_PROXY_APP_UNAVAILABLE',
   'WEFT_PROXY_PEER_REFUSED',
+  'WEFT_PROXY_IDENTITY_REVOKED',
 ] as const;
 
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];

@@ -3,6 +3,7 @@
 //             -> app over pooled HTTP/1.1 (inbound/forward.ts); errors -> rescue.ts
 //   outbound: explicit proxy (outbound/server.ts) -> service and endpoint (outbound/route.ts)
 //             -> verified h2 session (outbound/pool.ts) -> secure naming + stream (outbound/forward.ts)
+import { X509Certificate } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { InboundForwarder } from './inbound/forward.js';
@@ -10,6 +11,7 @@ import { relayPlaintext } from './inbound/plaintext.js';
 import { InboundListener } from './inbound/server.js';
 import { OutboundListener } from './outbound/server.js';
 import { SessionPool } from './outbound/pool.js';
+import { Revocations } from './revocations.js';
 import { ProxyStats } from './stats.js';
 import type { SidecarIdentity, SidecarProxyOptions } from './types.js';
 
@@ -40,6 +42,7 @@ export class SidecarProxy {
   readonly #inbound: InboundListener;
   readonly #pool: SessionPool;
   readonly #outbound: OutboundListener | undefined;
+  readonly #revocations: Revocations;
   #state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new';
 
   /** @throws TypeError for a missing or malformed option; Error from OpenSSL for an unusable key or certificate. */
@@ -50,7 +53,9 @@ export class SidecarProxy {
     this.#logger = opts.logger ?? silentLogger;
     this.#clock = opts.clock ?? systemClock;
     const emitErrorHeaders = opts.emitErrorHeaders ?? true;
-    const common = { stats: this.#stats, logger: this.#logger, clock: this.#clock };
+    this.#revocations = new Revocations({ stats: this.#stats, logger: this.#logger });
+    this.#revocations.setOwnSerial(leafSerial(opts.identity));
+    const common = { stats: this.#stats, logger: this.#logger, clock: this.#clock, revocations: this.#revocations };
     this.#forwarder = new InboundForwarder({ app: opts.app, stats: this.#stats, logger: this.#logger, emitErrorHeaders, policy: opts.policy });
     this.#inbound = new InboundListener({
       ...common,
@@ -92,8 +97,18 @@ export class SidecarProxy {
     }
     this.#pool.updateIdentity(identity);
     this.#inbound.updateIdentity(identity);
+    this.#revocations.setOwnSerial(leafSerial(identity));
     this.#stats.identity_updates_total++;
     this.#logger.log('info', 'proxy.identity.updated', { spiffeId: identity.spiffeId });
+  }
+
+  /**
+   * Puts a snapshot's revocation list in force: later handshakes with a revoked certificate are
+   * refused both ways, and open sessions with a newly revoked peer are closed now. Returns how
+   * many sessions were closed.
+   */
+  updateRevocations(serials: readonly string[]): number {
+    return this.#revocations.update(serials);
   }
 
   /** Every counter and gauge of the data path, by name (see ProxyStats). */
@@ -118,6 +133,15 @@ export class SidecarProxy {
     await this.#forwarder.close();
     this.#state = 'stopped';
     this.#logger.log('info', 'proxy.stopped', { ...this.#stats.toRecord() });
+  }
+}
+
+/** The serial of the identity's leaf, lowercase hex as revocations name it; '' when unreadable. */
+function leafSerial(identity: SidecarIdentity): string {
+  try {
+    return new X509Certificate(identity.certChainPem).serialNumber.toLowerCase();
+  } catch {
+    return '';
   }
 }
 

@@ -2,7 +2,8 @@
 // has already built the chain against our trust domain's bundle during the handshake; weft's own
 // validator (identity/x509-svid.ts) then applies the SPIFFE rules OpenSSL knows nothing about:
 // exactly one URI SAN, a SPIFFE ID of our trust domain with a path, a leaf that is no CA and has
-// the right key usages, signing certificates that are CAs without a SPIFFE ID path.
+// the right key usages, signing certificates that are CAs without a SPIFFE ID path. Last, the
+// leaf's serial must not be on the revocation list of the latest snapshot.
 import { createHash } from 'node:crypto';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import { bundleFromPem, verifyX509Svid, type TrustBundle } from '../identity/index.js';
@@ -15,6 +16,13 @@ export interface PeerIdentity {
   readonly spiffeId: string;
   /** Lowercase hex SHA-256 of the peer leaf's DER (Envoy's XFCC `Hash`). */
   readonly certHash: string;
+  /** The leaf's serial, lowercase hex: what a revocation names. */
+  readonly serial: string;
+}
+
+/** The revoked serials in force (proxy/revocations.ts). */
+export interface RevokedSerials {
+  has(serial: string): boolean;
 }
 
 /** Longest chain read from a peer (leaf included); longer ones fail validation anyway. */
@@ -25,11 +33,13 @@ const MAX_CHAIN = 10;
 /** Verifies peers against the bundle of the current identity; swapped on rotation. */
 export class PeerVerifier {
   readonly #clock: Clock;
+  readonly #revoked: RevokedSerials | undefined;
   #bundle: TrustBundle;
 
   /** @throws TrustBundleError when `identity.bundlePem` holds no usable CA certificate. */
-  constructor(identity: SidecarIdentity, clock: Clock) {
+  constructor(identity: SidecarIdentity, clock: Clock, revoked?: RevokedSerials) {
     this.#clock = clock;
+    this.#revoked = revoked;
     this.#bundle = bundleFromPem(identity.trustDomain, identity.bundlePem);
   }
 
@@ -61,13 +71,14 @@ export class PeerVerifier {
    * The verified identity of the holder of `cert` (a detailed peer certificate, as tls hands to
    * checkServerIdentity), whose chain OpenSSL has verified.
    *
-   * @throws ProxyError `WEFT_PROXY_PEER_REFUSED` with `fields.stage` 'svid' and the SvidError as cause.
+   * @throws ProxyError `WEFT_PROXY_PEER_REFUSED` with `fields.stage` 'svid' and the SvidError as
+   *   cause, or 'revoked' (reason `certificate revoked`) for a serial on the revocation list.
    */
   verifyChain(cert: PeerCertificate | DetailedPeerCertificate): PeerIdentity {
     const chain = chainOf(cert);
+    let info;
     try {
-      const info = verifyX509Svid(chain, this.#bundle, { clock: this.#clock });
-      return { spiffeId: info.spiffeId.text, certHash: createHash('sha256').update(chain[0]!).digest('hex') };
+      info = verifyX509Svid(chain, this.#bundle, { clock: this.#clock });
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'WEFT_SVID_MALFORMED';
       throw new ProxyError('WEFT_PROXY_PEER_REFUSED', 'peer certificate is not an X.509-SVID of this trust domain', {
@@ -76,6 +87,13 @@ export class PeerVerifier {
         fields: { stage: 'svid', svidError: code },
       });
     }
+    if (this.#revoked?.has(info.serial) === true) {
+      throw new ProxyError('WEFT_PROXY_PEER_REFUSED', 'peer certificate revoked', {
+        message: `peer certificate refused: certificate revoked (serial ${info.serial}, ${info.spiffeId.text})`,
+        fields: { stage: 'revoked', serial: info.serial, peer: info.spiffeId.text },
+      });
+    }
+    return { spiffeId: info.spiffeId.text, certHash: createHash('sha256').update(chain[0]!).digest('hex'), serial: info.serial };
   }
 }
 

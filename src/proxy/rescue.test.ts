@@ -13,6 +13,7 @@ describe('rescue', () => {
       WEFT_PROXY_UPSTREAM_UNAVAILABLE: 503,
       WEFT_PROXY_UPSTREAM_RESET: 502,
       WEFT_PROXY_APP_UNAVAILABLE: 503,
+      WEFT_PROXY_IDENTITY_REVOKED: 503,
       WEFT_PROXY_PEER_REFUSED: 403,
     };
     assert.deepEqual(Object.keys(expected).sort(), [...PROXY_ERROR_CODES].sort());

@@ -15,6 +15,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_UPSTREAM_UNAVAILABLE: 503,
   WEFT_PROXY_UPSTREAM_RESET: 502,
   WEFT_PROXY_APP_UNAVAILABLE: 503,
+  WEFT_PROXY_IDENTITY_REVOKED: 503,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.
   WEFT_PROXY_PEER_REFUSED: 403,
 };

@@ -65,6 +65,14 @@ export class ProxyStats {
   // --- lifecycle ---
   identity_updates_total = 0;
 
+  // --- revocation (the snapshot's list of revoked serials) ---
+  /** Handshakes, either way, refused because the peer's certificate is revoked. */
+  peer_revoked_refused_total = 0;
+  /** Open sessions closed because a snapshot revoked the peer's (or this sidecar's) certificate. */
+  revoked_sessions_closed_total = 0;
+  /** Outbound requests refused locally because this sidecar's own certificate is revoked. */
+  outbound_requests_self_revoked_total = 0;
+
   /** A copy of every counter, by name. */
   toRecord(): Record<string, number> {
     return { ...this } as unknown as Record<string, number>;

@@ -64,6 +64,8 @@ export class Sidecar {
   #configSource: 'none' | 'control-plane' | 'disk' = 'none';
   #lastNack: { version: number; reason: string } | undefined;
   #proxy: SidecarProxy | undefined;
+  /** The revoked serials of the last accepted snapshot, for a proxy started after it. */
+  #revoked: readonly string[] = [];
   #admin: Server | undefined;
   ports: { inbound: number; outbound?: number; admin?: number } = { inbound: 0 };
 
@@ -97,6 +99,8 @@ export class Sidecar {
     this.#opts.redactor?.add(tokenLocationNames(prepared.resources));
     this.directory.update(snapshot);
     this.config = prepared;
+    this.#revoked = snapshot.revokedSerials ?? [];
+    this.#proxy?.updateRevocations(this.#revoked);
     // Keys of the rules now in force are fetched ahead of the first request; others are dropped.
     const sources = prepared.inbound.jwt?.authn.keySources ?? [];
     this.#jwks.retain(sources);
@@ -136,6 +140,7 @@ export class Sidecar {
       policy: () => this.config.inbound,
       logger: { log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>) => logger.log(level, event, fields) },
     });
+    this.#proxy.updateRevocations(this.#revoked);
     const bound = await this.#proxy.start();
     this.ports = { inbound: bound.inboundPort, outbound: bound.outboundPort };
     this.agent.on('svid', (next: WorkloadSvid) => this.#proxy!.updateIdentity(toIdentity(next)));

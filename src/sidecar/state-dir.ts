@@ -24,6 +24,7 @@ interface SavedSnapshot {
   trustBundle: string[];
   services: MeshSnapshot['services'];
   resources: string[];
+  revokedSerials?: string[];
 }
 
 export class SidecarStateDir {
@@ -72,6 +73,7 @@ export class SidecarStateDir {
       trustBundle: snapshot.trustBundle.map((b) => b.toString('base64')),
       services: snapshot.services,
       resources: snapshot.resources,
+      revokedSerials: snapshot.revokedSerials ?? [],
     };
     writeFileAtomic(join(this.dir, 'snapshot.json'), `${JSON.stringify(saved)}\n`, 0o600);
   }

@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CaError, CertificateAuthority } from '../../ca/index.js';
 import { writeFileAtomic, writeSecretFile } from '../../lib/files.js';
-import { parseDuration } from '../../lib/duration.js';
+import { formatDuration, parseDuration } from '../../lib/duration.js';
+import { registerCaRevokeCommand } from './ca-revoke.js';
+import { meshAdminIdentities } from './mesh-admins.js';
 import { DEFAULT_DATA_DIR, durationOption, formatOption, isoTime, printFields, printJson, UsageError } from '../output.js';
 
 const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048'] as const;
@@ -11,7 +13,7 @@ const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048'] as const;
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 type KeyType = (typeof KEY_TYPES)[number];
 
-/** `weft ca init|show|mint`: the certificate authority on a data directory. */
+/** `weft ca init|show|mint|revoke`: the certificate authority on a data directory. */
 export function registerCaCommands(program: Command): void {
   const ca = program.command('ca').description('the certificate authority that signs workload identities (X.509-SVIDs)');
 
@@ -62,13 +64,19 @@ export function registerCaCommands(program: Command): void {
     .option('--ttl <duration>', 'lifetime (capped by the CA\'s maximum and its own expiry)', durationOption, parseDuration('1h'))
     .option('--key-type <type>', `key type: ${KEY_TYPES.join(', ')}`, formatOption(...KEY_TYPES), 'ec-p256')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .action((opts: { spiffeId: string; out: string; ttl: number; keyType: KeyType; dataDir: string }) => {
+    .option('--renewable', 'let the SVID renew itself through the control plane (each renewal at most --ttl); without it, it expires')
+    .option('--allow-privileged-identity', 'issue the control plane\'s identity or a MeshConfig admin identity: whoever holds the files can serve as the control plane or administer the mesh')
+    .addHelpText('after', '\nA minted SVID does not renew unless --renewable. The control plane\'s own identity and MeshConfig\'s\nadminIdentities are refused without --allow-privileged-identity.')
+    .action((opts: { spiffeId: string; out: string; ttl: number; keyType: KeyType; dataDir: string; renewable?: boolean; allowPrivilegedIdentity?: boolean }) => {
       if (opts.out.length === 0) throw new UsageError('--out must name a directory');
       const authority = CertificateAuthority.open(opts.dataDir);
       const svid = authority.mint(opts.spiffeId, {
         ttlMs: opts.ttl,
         keyType: opts.keyType,
         credential: { kind: 'operator', name: 'weft ca mint' },
+        renewable: opts.renewable === true,
+        privileged: opts.allowPrivilegedIdentity === true,
+        adminIdentities: meshAdminIdentities(opts.dataDir),
       });
       mkdirSync(opts.out, { recursive: true });
       writeSecretFile(join(opts.out, 'key.pem'), svid.keyPem);
@@ -79,9 +87,12 @@ export function registerCaCommands(program: Command): void {
         ['serial', svid.serial],
         ['not after', isoTime(svid.notAfter)],
         ['key type', svid.keyType],
+        ['renews', opts.renewable === true ? `yes, at most ${formatDuration(opts.ttl)} at a time` : 'no (expires; mint again, or pass --renewable)'],
         ['written', ['svid.pem', 'key.pem', 'bundle.pem'].map((f) => join(opts.out, f)).join(', ')],
       ]);
     });
+
+  registerCaRevokeCommand(ca);
 }
 
 /**

@@ -4,6 +4,7 @@ import { JoinTokenStore } from '../../attest/index.js';
 import { CertificateAuthority } from '../../ca/index.js';
 import { parseDuration } from '../../lib/duration.js';
 import { writeSecretFile, writeSecretFileExclusive } from '../../lib/files.js';
+import { meshAdminIdentities } from './mesh-admins.js';
 import { DEFAULT_DATA_DIR, durationOption, formatOption, isoTime, printFields, printJson, printTable, UsageError } from '../output.js';
 
 /** `weft token create|list|revoke`: join tokens a workload presents on first contact. */
@@ -19,7 +20,7 @@ export function registerTokenCommands(program: Command): void {
     .option('--out <file>', 'write the token to FILE with mode 0600 (atomically) instead of stdout; refuses an existing FILE')
     .option('--force', 'with --out: replace an existing FILE')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .addHelpText('after', '\nThe token names spiffe://<trust domain>/ns/<ns>/sa/<sa> and pins the CA\'s root fingerprint.\nIt is a secret: store it like a password, e.g. with --out FILE (mode 0600), for `weft sidecar --token-file FILE`.')
+    .addHelpText('after', '\nThe token names spiffe://<trust domain>/ns/<ns>/sa/<sa> and pins the CA\'s root fingerprint.\nIt is a secret: store it like a password, e.g. with --out FILE (mode 0600), for `weft sidecar --token-file FILE`.\nThe control plane\'s identity and MeshConfig\'s adminIdentities cannot be claimed with a token.')
     .action((opts: { namespace: string; serviceAccount: string; ttl: number; once?: boolean; out?: string; force?: boolean; dataDir: string }) => {
       if (opts.force && opts.out === undefined) throw new UsageError('--force only applies with --out FILE');
       // Checked before the token exists, so a refused --out leaves no unused token behind.
@@ -32,6 +33,7 @@ export function registerTokenCommands(program: Command): void {
         ttlMs: opts.ttl,
         once: opts.once === true,
         caFingerprint: authority.rootFingerprint,
+        adminIdentities: meshAdminIdentities(opts.dataDir),
       });
       if (opts.out === undefined) process.stdout.write(`${created.token}\n`);
       else writeTokenFile(opts.out, `${created.token}\n`, opts.force === true, created.id);

@@ -1,7 +1,7 @@
 // The control plane's implementation of the admin API.
 import type { Resource, StoredResource } from '../../config/index.js';
 import { AdminError } from './errors.js';
-import type { AdminPrincipal } from './auth.js';
+import { principalName, type AdminPrincipal } from './auth.js';
 import type { AdminBackend, ResourceSource } from './routes.js';
 import { auditChanges, parseSources, unenforcedReport, type AdminStore } from './service.js';
 import type { AdminToken } from './token.js';
@@ -17,6 +17,8 @@ export interface AdminContext {
   status(): unknown;
   analyze(overlay: readonly StoredResource[] | undefined, sources: readonly ResourceSource[]): Promise<unknown>;
   authzCheck(body: Record<string, unknown>): Promise<unknown>;
+  /** `weft ca revoke`: revokes serials or an identity's SVIDs; `by` names the admin principal. */
+  revoke(body: { serials?: string[]; spiffeId?: string }, by: string): unknown;
   audit(entry: Record<string, unknown>): void;
 }
 
@@ -62,6 +64,10 @@ export function adminBackend(ctx: AdminContext): AdminBackend {
 
     async authzCheck(body) {
       return ctx.authzCheck(body);
+    },
+
+    async revoke(who: AdminPrincipal, body) {
+      return ctx.revoke(body, principalName(who));
     },
   };
 }

@@ -21,6 +21,7 @@ export interface AdminBackend extends AdminAuthSources {
   status(): Promise<unknown>;
   analyze(body: { sources: ResourceSource[] }): Promise<unknown>;
   authzCheck(body: Record<string, unknown>): Promise<unknown>;
+  revoke(who: AdminPrincipal, body: { serials?: string[]; spiffeId?: string }): Promise<unknown>;
 }
 
 const STORE_STATUS: Record<string, number> = { WEFT_STORE_CONFLICT: 409, WEFT_STORE_NOT_FOUND: 404, WEFT_STORE_LOCKED: 503, WEFT_STORE_CORRUPT: 500 };
@@ -75,6 +76,7 @@ async function handle(backend: AdminBackend, req: IncomingMessage, res: ServerRe
     return send(res, 200, await backend.analyze({ sources: body.sources === undefined ? [] : sourcesOf(body) }));
   }
   if (route === 'POST /v1/authz/check') return send(res, 200, await backend.authzCheck(await readJson(req)));
+  if (route === 'POST /v1/ca/revoke') return send(res, 200, await backend.revoke(who, revokeBodyOf(await readJson(req))));
   throw new AdminError('WEFT_ADMIN_NOT_FOUND', `no admin endpoint ${route}`);
 }
 
@@ -117,4 +119,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
+}
+
+function revokeBodyOf(body: Record<string, unknown>): { serials?: string[]; spiffeId?: string } {
+  const { serials, spiffeId } = body;
+  if (serials !== undefined && !(Array.isArray(serials) && serials.every((s) => typeof s === 'string'))) throw new AdminError('WEFT_ADMIN_BAD_REQUEST', 'body.serials must be a list of certificate serials (hex)');
+  if (spiffeId !== undefined && typeof spiffeId !== 'string') throw new AdminError('WEFT_ADMIN_BAD_REQUEST', 'body.spiffeId must be a SPIFFE ID');
+  return { ...(serials === undefined ? {} : { serials: serials as string[] }), ...(spiffeId === undefined ? {} : { spiffeId: spiffeId as string }) };
 }

@@ -15,6 +15,8 @@ export interface SnapshotSources {
   trustBundle(): readonly Buffer[];
   /** Every stored resource, and a number that changes whenever they do. */
   resources(): { readonly revision: number; readonly items: readonly StoredResource[] };
+  /** The CA's revoked serials, and a number that changes whenever they do. */
+  revocations?(): { readonly version: number; readonly serials: readonly string[] };
 }
 
 export class SnapshotBuilder {
@@ -39,10 +41,11 @@ export class SnapshotBuilder {
     const bundleId = bundle.map((b) => b.subarray(-16).toString('hex')).join('.');
     const sharedId = `${this.#servicesFor}|${bundleId}`;
     if (this.#shared?.id !== sharedId) this.#shared = { id: sharedId, bytes: encodeSharedSnapshotPart({ trustBundle: [...bundle], services }) };
+    const revoked = this.#src.revocations?.() ?? { version: 0, serials: [] };
     return {
-      signature: `${sharedId}|${scope.signature}`,
+      signature: `${sharedId}|${scope.signature}|r${revoked.version}`,
       servicesVersion: this.#servicesFor,
-      content: { trustDomain: this.#src.trustDomain, trustBundle: [...bundle], services, resources: scope.resources },
+      content: { trustDomain: this.#src.trustDomain, trustBundle: [...bundle], services, resources: scope.resources, revokedSerials: [...revoked.serials] },
       sharedEncoding: this.#shared.bytes,
     };
   }

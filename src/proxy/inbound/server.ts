@@ -14,6 +14,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import { inboundRefusedChannel, type InboundRefusedMessage } from '../diagnostics.js';
 import { ProxyError } from '../errors.js';
 import { PeerVerifier } from '../peer-identity.js';
+import type { Revocations } from '../revocations.js';
 import type { ProxyStats } from '../stats.js';
 import { MESH_ALPN, serverContextOptions, serverTlsOptions } from '../tls-contexts.js';
 import type { SidecarIdentity } from '../types.js';
@@ -22,6 +23,8 @@ import { xfccValue } from './xfcc.js';
 /** What the request stages need to know about the connection a stream arrived on. */
 export interface InboundConnection {
   readonly peerSpiffeId: string;
+  /** The peer leaf's serial: its sessions close when a snapshot revokes it. */
+  readonly peerSerial?: string;
   /** The x-forwarded-client-cert value for every request of this connection. */
   readonly xfcc: string;
   /** What policy reads of the connection, worked out by the first request that needs it. */
@@ -56,6 +59,7 @@ export class InboundListener {
   readonly #stats: ProxyStats;
   readonly #logger: Logger;
   readonly #verifier: PeerVerifier;
+  readonly #revocations: Revocations | undefined;
   #identity: SidecarIdentity;
   #draining = false;
 
@@ -68,6 +72,7 @@ export class InboundListener {
     /** Whether a plaintext client may be served now (PERMISSIVE/DISABLE); absent: never. */
     acceptPlaintext?: () => boolean;
     onPlainRequest?: (req: IncomingMessage, res: ServerResponse) => void;
+    revocations?: Revocations;
   }) {
     this.#identity = opts.identity;
     this.#acceptPlaintext = opts.acceptPlaintext ?? (() => false);
@@ -75,7 +80,8 @@ export class InboundListener {
     this.#net = createNetServer({ noDelay: true }, (socket) => this.#sniff(socket));
     this.#stats = opts.stats;
     this.#logger = opts.logger;
-    this.#verifier = new PeerVerifier(opts.identity, opts.clock);
+    this.#revocations = opts.revocations;
+    this.#verifier = new PeerVerifier(opts.identity, opts.clock, opts.revocations);
     // `noDelay` is net.Server's option, which tls.Server passes on; @types/node lacks it there.
     this.#tls = createTlsServer({ ...serverTlsOptions(opts.identity), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true } as object);
     this.#h2 = createH2Server({ settings: MESH_H2_SETTINGS, maxSessionMemory: 64 });
@@ -178,9 +184,11 @@ export class InboundListener {
         this.#refuse(socket, remote, 'alpn', `peer did not negotiate ${MESH_ALPN} (ALPN ${String(socket.alpnProtocol)})`, peer.spiffeId);
         return;
       }
-      conn = { peerSpiffeId: peer.spiffeId, xfcc: xfccValue(this.#identity.spiffeId, peer) };
+      conn = { peerSpiffeId: peer.spiffeId, peerSerial: peer.serial, xfcc: xfccValue(this.#identity.spiffeId, peer) };
     } catch (err) {
-      const stage = err instanceof ProxyError && err.fields.stage === 'chain' ? 'chain' : 'svid';
+      const given = err instanceof ProxyError ? err.fields.stage : undefined;
+      const stage = given === 'chain' || given === 'revoked' ? given : 'svid';
+      if (stage === 'revoked') this.#revocations?.refused('inbound', String((err as ProxyError).fields.serial), String((err as ProxyError).fields.peer));
       this.#refuse(socket, remote, stage, (err as Error).message, undefined);
       return;
     }
@@ -200,6 +208,7 @@ export class InboundListener {
     const conn = (session.socket as unknown as Tagged)[kConn];
     (session as unknown as Tagged)[kConn] = conn;
     this.#sessions.add(session);
+    this.#revocations?.track(session, 'inbound', conn?.peerSerial ?? '', conn?.peerSpiffeId ?? '');
     this.#stats.inbound_sessions_active++;
     session.setLocalWindowSize(MESH_CONNECTION_WINDOW);
     session.setTimeout(SESSION_IDLE_MS, () => session.close());

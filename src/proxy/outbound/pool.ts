@@ -9,6 +9,7 @@ import { sessionOpenedChannel } from '../diagnostics.js';
 import { ProxyError } from '../errors.js';
 import { MESH_CONNECTION_WINDOW, MESH_H2_SETTINGS } from '../inbound/server.js';
 import { PeerVerifier } from '../peer-identity.js';
+import { REVOKED_REASON, type Revocations } from '../revocations.js';
 import type { ProxyStats } from '../stats.js';
 import { createClientContext, MESH_ALPN } from '../tls-contexts.js';
 import type { Endpoint, SidecarIdentity } from '../types.js';
@@ -50,12 +51,14 @@ export class SessionPool {
   readonly #stats: ProxyStats;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #revocations: Revocations | undefined;
   #verifier: PeerVerifier;
   #context: SecureContext;
 
-  constructor(opts: { identity: SidecarIdentity; stats: ProxyStats; logger: Logger; clock: Clock }) {
+  constructor(opts: { identity: SidecarIdentity; stats: ProxyStats; logger: Logger; clock: Clock; revocations?: Revocations }) {
     this.#clock = opts.clock;
-    this.#verifier = new PeerVerifier(opts.identity, opts.clock);
+    this.#revocations = opts.revocations;
+    this.#verifier = new PeerVerifier(opts.identity, opts.clock, opts.revocations);
     this.#context = createClientContext(opts.identity);
     this.#stats = opts.stats;
     this.#logger = opts.logger;
@@ -74,6 +77,7 @@ export class SessionPool {
 
   /** Opens (or joins the opening of) a session to `endpoint`. */
   connect(endpoint: Endpoint, key: string): Promise<MeshSession> {
+    if (this.#revocations?.selfRevoked === true) return Promise.reject(selfRevoked(this.#stats));
     let pending = this.#connecting.get(key);
     if (pending === undefined) {
       pending = this.#open(endpoint, key);
@@ -110,7 +114,7 @@ export class SessionPool {
    */
   updateIdentity(identity: SidecarIdentity): void {
     const context = createClientContext(identity);
-    this.#verifier = new PeerVerifier(identity, this.#clock);
+    this.#verifier = new PeerVerifier(identity, this.#clock, this.#revocations);
     this.#context = context;
     for (const ms of this.#ready.values()) ms.session.close();
     this.#ready.clear();
@@ -133,6 +137,7 @@ export class SessionPool {
     const verifier = this.#verifier;
     const stats = this.#stats;
     let peerSpiffeId = '';
+    let peerSerial = '';
     let socket: TLSSocket | undefined;
     const createConnection = (): TLSSocket => {
       socket = connectTls({
@@ -143,9 +148,11 @@ export class SessionPool {
         // Runs inside the handshake, after OpenSSL verified the chain: an Error aborts it.
         checkServerIdentity: (_host: string, cert: PeerCertificate) => {
           try {
-            peerSpiffeId = verifier.verifyChain(cert).spiffeId;
+            ({ spiffeId: peerSpiffeId, serial: peerSerial } = verifier.verifyChain(cert));
             return undefined;
           } catch (err) {
+            const f = (err as ProxyError).fields;
+            if (f?.stage === 'revoked') this.#revocations?.refused('outbound', String(f.serial), String(f.peer));
             return err as Error;
           }
         },
@@ -172,6 +179,7 @@ export class SessionPool {
         session.setTimeout(IDLE_TIMEOUT_MS, () => session.close());
         this.#downUntil.delete(key);
         const ms: MeshSession = { key, session, peerSpiffeId };
+        this.#revocations?.track(session, 'outbound', peerSerial, peerSpiffeId);
         // Opened with an identity that was rotated away meanwhile: serve the requests waiting for
         // it, but do not pool it (closed once they are done).
         if (context === this.#context) this.#ready.set(key, ms);
@@ -211,6 +219,11 @@ export class SessionPool {
   #forget(key: string, session: ClientHttp2Session): void {
     if (this.#ready.get(key)?.session === session) this.#ready.delete(key);
   }
+}
+
+function selfRevoked(stats: ProxyStats): ProxyError {
+  stats.outbound_requests_self_revoked_total++;
+  return new ProxyError('WEFT_PROXY_IDENTITY_REVOKED', `${REVOKED_REASON}: this workload's certificate was revoked; enrol it again with a new join token`);
 }
 
 function isTlsFailure(err: Error & { code?: string }): boolean {
