@@ -60,6 +60,7 @@ describe('connection exhaustion', { timeout: 300_000 }, () => {
     const sidecarPid = pidOf(b.sidecar);
     const cpPid = pidOf(mesh.controlPlane);
     const base = { sidecar: fdCount(sidecarPid), cp: fdCount(cpPid), outbound: fdCount(pidOf(a.sidecar)), sidecarRss: rssKiB(sidecarPid), cpRss: rssKiB(cpPid) };
+    const sessionsBefore = (await sidecarStats(a.adminPort)).outbound_sessions_opened_total;
     const PER_SHAPE = 300;
     const plan: [string, number, Shape][] = [
       ['sidecar inbound', b.inboundPort, SHAPES.silent],
@@ -101,6 +102,9 @@ describe('connection exhaustion', { timeout: 300_000 }, () => {
     assert.ok(as.outbound_handshake_timeouts_total! >= 2 * PER_SHAPE, `outbound timeouts ${as.outbound_handshake_timeouts_total}`);
     assert.ok(bs.admin_handshake_timeouts_total! >= 2 * PER_SHAPE, `admin timeouts ${bs.admin_handshake_timeouts_total}`);
     assert.equal((await getViaProxy(a.outboundPort, 'b.default:9080')).status, 200);
+    // The deadline is for connections that have not proved themselves: a's session to b, older
+    // than the deadline, was never cut and reopened.
+    assert.equal((await sidecarStats(a.adminPort)).outbound_sessions_opened_total, sessionsBefore);
   });
 
   test('at its --max-connections cap a listener closes new connections at once and keeps serving its established peers', async (t) => {
