@@ -111,20 +111,36 @@ describe('connection exhaustion', { timeout: 300_000 }, () => {
     const c = await startWorkload(mesh, { service: 'c', sidecarArgs: ['--max-connections', '50', '--handshake-timeout', '3s'] });
     // a learns of c with its next snapshot.
     await waitFor(async () => (await getViaProxy(a.outboundPort, 'c.default:9080')).status === 200, 30_000, () => 'a cannot reach c');
+    // An app connection to c's outbound port, open before its flood.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    assert.equal(await getKeepAlive(agent, c.outboundPort, 'a.default:9080'), 200);
     const pid = pidOf(c.sidecar);
-    const base = fdCount(pid);
-    const f = await flood(c.inboundPort, 400, SHAPES.silent);
+    const listeners: [string, number, () => Promise<number>][] = [
+      ['inbound', c.inboundPort, async () => (await getViaProxy(a.outboundPort, 'c.default:9080')).status],
+      ['outbound', c.outboundPort, () => getKeepAlive(agent, c.outboundPort, 'a.default:9080')],
+      ['admin', c.adminPort, async () => 200],
+    ];
     try {
-      const during = fdCount(pid);
-      assert.ok(during <= base + 50 + SLACK_FDS, `${during} descriptors open with a cap of 50 (was ${base})`);
-      for (let i = 0; i < 5; i++) assert.equal((await getViaProxy(a.outboundPort, 'c.default:9080')).status, 200, 'the established session is served at the cap');
-      await waitFor(() => f.closed() === 400, 60_000, () => `${400 - f.closed()} flood connections still open`);
-      t.diagnostic(`fds with cap 50: before ${base}, during ${during}, after ${fdCount(pid)}`);
+      for (const [name, port, established] of listeners) {
+        const base = fdCount(pid);
+        const f = await flood(port, 400, SHAPES.silent);
+        try {
+          const during = fdCount(pid);
+          assert.ok(during <= base + 50 + SLACK_FDS, `${name}: ${during} descriptors open with a cap of 50 (was ${base})`);
+          for (let i = 0; i < 3; i++) assert.equal(await established(), 200, `${name}: the established connection is served at the cap`);
+          await waitFor(() => f.closed() === 400, 60_000, () => `${name}: ${400 - f.closed()} flood connections still open`);
+          t.diagnostic(`${name}, cap 50: fds before ${base}, during ${during}, after ${fdCount(pid)}`);
+        } finally {
+          f.destroy();
+        }
+      }
     } finally {
-      f.destroy();
+      agent.destroy();
     }
     const stats = await sidecarStats(c.adminPort);
-    assert.ok(stats.inbound_connections_refused_total! >= 100, `refused ${stats.inbound_connections_refused_total}`);
+    for (const name of ['inbound', 'outbound', 'admin']) {
+      assert.ok(stats[`${name}_connections_refused_total`]! >= 100, `${name} refused ${stats[`${name}_connections_refused_total`]}`);
+    }
     assert.ok(alive(c.sidecar));
   });
 
