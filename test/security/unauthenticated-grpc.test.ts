@@ -1,6 +1,7 @@
 // The control plane's gRPC port against callers without a client certificate: every refused call
 // ends at once with a gRPC status, and connections that present no certificate are capped and
-// closed after a short lifetime. Real control-plane processes; a grpc-js client built as a
+// closed after a short lifetime; at its connection cap each port keeps its sidecars. Real
+// control-plane processes; a grpc-js client built as a
 // sidecar's first contact builds it (pinned root, no key pair).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,8 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ControlPlaneClient } from '../../src/agent/control-plane-client.js';
 import { runWeft, tempDir } from '../helpers/cli.js';
-import { startControlPlane, stop, type Mesh } from '../helpers/mesh.js';
-import { fdCount, rssKiB, waitFor } from './flood.js';
+import { startControlPlane, startWorkload, stop, type Mesh } from '../helpers/mesh.js';
+import { fdCount, flood, rssKiB, SHAPES, waitFor } from './flood.js';
 
 /** Opens Subscribe and resolves with the status it ends with, or 'open' if none came within `waitMs`. */
 function subscribeStatus(client: ControlPlaneClient, waitMs: number): Promise<number | 'open'> {
@@ -38,7 +39,7 @@ function trustDomainOf(dataDir: string): string {
   return /^trustDomain: (\S+)$/m.exec(readFileSync(join(dataDir, 'admin.conf'), 'utf8'))![1]!;
 }
 
-describe('gRPC callers without a client certificate', { timeout: 180_000 }, () => {
+describe('the control plane against callers that prove nothing', { timeout: 180_000 }, () => {
   const tmp = tempDir();
   let mesh: Mesh;
   let capped: Mesh;
@@ -47,7 +48,7 @@ describe('gRPC callers without a client certificate', { timeout: 180_000 }, () =
 
   before(async () => {
     mesh = await startControlPlane(join(tmp.dir, 'data'));
-    capped = await startControlPlane(join(tmp.dir, 'capped'), ['--max-unauthenticated-connections', '8', '--unauthenticated-lifetime', '5s']);
+    capped = await startControlPlane(join(tmp.dir, 'capped'), ['--max-unauthenticated-connections', '8', '--unauthenticated-lifetime', '5s', '--max-connections', '40', '--handshake-timeout', '3s']);
     rootPem = readFileSync(join(mesh.dataDir, 'ca', 'root-cert.pem'), 'utf8');
     trustDomain = trustDomainOf(mesh.dataDir);
   });
@@ -102,5 +103,24 @@ describe('gRPC callers without a client certificate', { timeout: 180_000 }, () =
     assert.equal(grpc.unauthenticatedRefused + grpc.unauthenticatedExpired, 20, JSON.stringify(grpc));
     assert.ok(grpc.unauthenticatedRefused >= 1 && grpc.unauthenticatedExpired >= 8, JSON.stringify(grpc));
     assert.equal(grpc.unauthenticatedActive, 0, JSON.stringify(grpc));
+  });
+
+  test('at their --max-connections cap the gRPC and admin ports refuse new connections and keep their sidecar', async () => {
+    const w = await startWorkload(capped, { service: 'w' });
+    const connected = async () => ((await (await fetch(`http://127.0.0.1:${w.adminPort}/config`)).json()) as { controlPlaneConnected: boolean }).controlPlaneConnected;
+    for (const port of [capped.cpPort, capped.cpAdmin]) {
+      const f = await flood(port, 200, SHAPES.silent);
+      try {
+        assert.equal(await connected(), true, 'the sidecar keeps its control-plane stream');
+        await waitFor(() => f.closed() === 200, 60_000, () => `${200 - f.closed()} flood connections still open`);
+      } finally {
+        f.destroy();
+      }
+    }
+    const status = await runWeft(['status', '-o', 'json', '--config', join(capped.dataDir, 'admin.conf')]);
+    assert.equal(status.code, 0, status.stderr);
+    const c = (JSON.parse(status.stdout) as { connections: { grpc: { refused: number }; admin: { refused: number } } }).connections;
+    assert.ok(c.grpc.refused >= 100 && c.admin.refused >= 100, JSON.stringify(c));
+    assert.equal(await connected(), true);
   });
 });
