@@ -1,8 +1,8 @@
 // The control plane's gRPC port against callers without a client certificate: every refused call
 // ends at once with a gRPC status, and connections that present no certificate are capped and
 // closed after a short lifetime; at its connection cap each port keeps its sidecars. Real
-// control-plane processes; a grpc-js client built as a
-// sidecar's first contact builds it (pinned root, no key pair).
+// control-plane processes; a grpc-js client built as a sidecar's first contact builds it (pinned
+// root, no key pair).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
