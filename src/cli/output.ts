@@ -27,6 +27,15 @@ export function durationOption(value: string): number {
   }
 }
 
+/** A commander option parser for a count (a positive integer, at most `max`). */
+export function countOption(max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`"${value}" is not a whole number from 1 to ${max}`);
+    return n;
+  };
+}
+
 /** A commander option parser for `-o` formats. */
 export function formatOption(...allowed: string[]): (value: string) => string {
   return (value) => {

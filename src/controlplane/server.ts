@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  experimental,
   Metadata,
   Server,
   status,
@@ -42,6 +41,8 @@ import { SnapshotPublisher, type SubscriberStatus } from './discovery/publisher.
 import { SnapshotBuilder } from './discovery/snapshot-builder.js';
 import { ServingIdentity } from './serving-identity.js';
 import { revokeSvids, type RevokeResult, type RevokeTarget } from './revoke-svids.js';
+import type { ConnectionLimits } from '../lib/connection-guard.js';
+import { endCall, GrpcFront, type UnauthenticatedLimits } from './grpc-front.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -57,6 +58,10 @@ export interface ControlPlaneOptions {
   /** Trust domain of a CA created on first start; an existing CA keeps its own. */
   trustDomain?: string;
   leaseMs?: number;
+  /** Cap and handshake deadline of the gRPC and admin listeners (each). */
+  limits?: ConnectionLimits;
+  /** Bounds of gRPC connections without a verified client certificate (first contact). */
+  unauthenticated?: UnauthenticatedLimits;
   clock?: Clock;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -93,7 +98,9 @@ export class ControlPlane {
   readonly registry: ServiceRegistry;
   readonly #opts: ControlPlaneOptions;
   readonly #clock: Clock;
-  readonly #grpc = new Server();
+  // A sidecar needs a handful of streams; an unbounded count would let one connection hold any number.
+  readonly #grpc = new Server({ 'grpc.max_concurrent_streams': 1000 });
+  #front: GrpcFront | undefined;
   readonly #serving: ServingIdentity;
   readonly #publisher: SnapshotPublisher;
   readonly #builder: SnapshotBuilder;
@@ -143,12 +150,10 @@ export class ControlPlane {
 
   /** Binds the gRPC and admin listeners; resolves once both accept connections. */
   async start(): Promise<void> {
-    // Client certificates are requested but not required: a first contact has only a join token.
-    const creds = experimental.createCertificateProviderServerCredentials(this.#serving, this.#serving, false);
-    this.port = await new Promise<number>((resolve, reject) => {
-      this.#grpc.bindAsync(`${this.#opts.listen.host}:${this.#opts.listen.port}`, creds, (err, port) => (err ? reject(err) : resolve(port)));
-    });
-    await this.#serving.delivered;
+    const tlsCredentials = () => ({ ...this.#serving.credentials, ca: this.ca.bundlePem() });
+    this.#front = await GrpcFront.listen(this.#grpc, { ...this.#opts.listen, credentials: tlsCredentials(), limits: this.#opts.limits, unauthenticated: this.#opts.unauthenticated, clock: this.#clock, log: (e, f) => this.#log(e, f) });
+    this.#serving.onRenew(() => this.#front?.setCredentials(tlsCredentials()));
+    this.port = this.#front.port;
     await this.#openStore();
     if (this.#opts.admin) await this.#startAdmin(this.#opts.admin);
     const leaseMs = this.registry.leaseMs;
@@ -166,6 +171,7 @@ export class ControlPlane {
     this.#serving.stop();
     this.#publisher.close();
     await new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
+    await this.#front?.close();
     await this.#admin?.close();
     this.#unwatch?.();
     await this.#store?.close();
@@ -291,7 +297,8 @@ export class ControlPlane {
     try {
       caller = this.#authenticate(call);
     } catch (err) {
-      call.destroy(toServiceError(err, status.UNAUTHENTICATED));
+      this.#log('subscribe.refused', { reason: describeError(err) });
+      endCall(call, toServiceError(err, status.UNAUTHENTICATED));
       return;
     }
     let subscribed = false;
@@ -310,11 +317,11 @@ export class ControlPlane {
       }
       const workload = this.registry.workload(message.workloadId);
       if (!workload) {
-        call.destroy(toServiceError(Object.assign(new Error(`no registration ${JSON.stringify(message.workloadId)}: register first`), { grpcCode: status.NOT_FOUND }), status.NOT_FOUND));
+        endCall(call, toServiceError(Object.assign(new Error(`no registration ${JSON.stringify(message.workloadId)}: register first`), { grpcCode: status.NOT_FOUND }), status.NOT_FOUND));
         return;
       }
       if (workload.spiffeId !== caller.spiffeId) {
-        call.destroy(toServiceError(Object.assign(new Error(`registration ${workload.id} belongs to ${workload.spiffeId}, not ${caller.spiffeId}`), { grpcCode: status.PERMISSION_DENIED }), status.PERMISSION_DENIED));
+        endCall(call, toServiceError(Object.assign(new Error(`registration ${workload.id} belongs to ${workload.spiffeId}, not ${caller.spiffeId}`), { grpcCode: status.PERMISSION_DENIED }), status.PERMISSION_DENIED));
         return;
       }
       subscribed = true;
@@ -467,12 +474,13 @@ export class ControlPlane {
       ready: () => this.#ready,
       verifySvid: (chain) => this.#verifyClientChain(chain[0]!).spiffeId,
       adminIdentities: () => this.#adminIdentities(),
-      status: () => ({ snapshotVersion: this.#publisher.version, memory: memoryFigures(), sidecars: this.#publisher.status() }),
+      status: () => ({ snapshotVersion: this.#publisher.version, memory: memoryFigures(), connections: { grpc: this.#front?.stats, admin: this.#admin?.stats }, sidecars: this.#publisher.status() }),
       analyze: async (_overlay, sources) => ({ findings: await this.#analyze(sources) }),
       authzCheck: async (body) => authzCheck(parseAuthzCheck(body), await this.#store!.list(), this.registry.workloads()),
       audit: (entry) => this.ca.audit.append(entry as never),
       revoke: (body, by) => this.revoke(body, by),
       log: (event, fields) => this.#log(event, fields),
+      limits: this.#opts.limits,
     });
     this.#serving.onRenew((credentials) => this.#admin?.setCredentials(credentials));
     this.adminPort = this.#admin.port;

@@ -63,12 +63,14 @@ export class SidecarProxy {
       onStream: (s, h, f, c, raw) => this.#forwarder.handle(s, h, f, c, raw),
       acceptPlaintext: () => opts.policy?.()?.acceptPlaintext === true,
       onPlainRequest: (req, res) => relayPlaintext(this.#forwarder, req, res),
+      limits: opts.limits,
+      maxStreamsPerSession: opts.maxStreamsPerSession,
     });
-    this.#pool = new SessionPool({ ...common, identity: opts.identity });
+    this.#pool = new SessionPool({ ...common, identity: opts.identity, maxSessionsPerPeer: opts.maxSessionsPerPeer });
     this.#outbound =
       opts.outbound === undefined
         ? undefined
-        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders });
+        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits });
   }
 
   /** Binds the listeners (port 0 picks a free one) and resolves with the bound ports. */

@@ -14,6 +14,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_SECURE_NAMING: 503,
   WEFT_PROXY_UPSTREAM_UNAVAILABLE: 503,
   WEFT_PROXY_UPSTREAM_RESET: 502,
+  WEFT_PROXY_STREAMS_EXHAUSTED: 503,
   WEFT_PROXY_APP_UNAVAILABLE: 503,
   WEFT_PROXY_IDENTITY_REVOKED: 503,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.

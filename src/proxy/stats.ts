@@ -7,6 +7,12 @@ export class ProxyStats {
   // --- inbound (mTLS from other sidecars) ---
   inbound_connections_total = 0;
   inbound_connections_active = 0;
+  /** Closed at once: the listener was at its --max-connections cap. */
+  inbound_connections_refused_total = 0;
+  /** Closed for not finishing the TLS handshake (or a plaintext request head) within --handshake-timeout. */
+  inbound_handshake_timeouts_total = 0;
+  /** accept() failures, such as EMFILE when descriptors ran out; the listener keeps serving. */
+  inbound_accept_errors_total = 0;
   inbound_tls_handshakes_total = 0;
   inbound_tls_handshake_failures_total = 0;
   /** Handshakes that completed but whose peer failed the X.509-SVID rules or did not speak h2. */
@@ -41,6 +47,12 @@ export class ProxyStats {
   // --- outbound (the app's explicit proxy) ---
   outbound_connections_total = 0;
   outbound_connections_active = 0;
+  outbound_connections_refused_total = 0;
+  /** App connections closed for sending no request head within --handshake-timeout. */
+  outbound_handshake_timeouts_total = 0;
+  outbound_accept_errors_total = 0;
+  /** Requests and tunnels answered 503 because every session to the peer was at its stream limit. */
+  outbound_streams_exhausted_total = 0;
   outbound_requests_total = 0;
   outbound_requests_active = 0;
   outbound_requests_forwarded_total = 0;

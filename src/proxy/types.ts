@@ -1,4 +1,5 @@
 import type { Clock } from '../lib/clock.js';
+import type { ConnectionLimits } from '../lib/connection-guard.js';
 import type { InboundPolicy } from './inbound/authorize.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -61,4 +62,10 @@ export interface SidecarProxyOptions {
   emitErrorHeaders?: boolean;
   /** The inbound policy in force, read per request (absent: no authorization stage). */
   policy?: () => InboundPolicy | undefined;
+  /** Cap and handshake deadline of each listener (inbound, outbound); defaults: 4096 and 10 s. */
+  limits?: ConnectionLimits;
+  /** Streams a peer may open at once on one inbound session (default 1000). */
+  maxStreamsPerSession?: number;
+  /** Sessions kept to one peer endpoint when each is full of streams (default 8); past it: 503. */
+  maxSessionsPerPeer?: number;
 }

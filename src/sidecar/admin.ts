@@ -1,5 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { systemClock } from '../lib/clock.js';
+import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../lib/connection-guard.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface AdminSources {
   ready(): boolean;
@@ -16,11 +20,18 @@ export interface AdminSources {
  * (Prometheus text). Counters are read from the proxy and agent at scrape time, never on the
  * request path.
  */
-export function startAdmin(host: string, port: number, sources: AdminSources): Promise<{ server: Server; port: number }> {
+export function startAdmin(
+  host: string,
+  port: number,
+  sources: AdminSources,
+  opts: { logger?: Logger; limits?: ConnectionLimits } = {},
+): Promise<{ server: Server; port: number }> {
   const registry = new Registry();
+  const own = { admin_connections_refused_total: 0, admin_handshake_timeouts_total: 0, admin_accept_errors_total: 0 };
+  const stats = (): Record<string, number> => ({ ...sources.stats(), ...own });
   // One metric per data-path counter: `_total` names are counters, the rest gauges.
-  for (const name of Object.keys(sources.stats())) {
-    const read = () => sources.stats()[name] ?? 0;
+  for (const name of Object.keys(stats())) {
+    const read = () => stats()[name] ?? 0;
     const help = `weft sidecar proxy: ${name.replace(/_/g, ' ')}`;
     if (name.endsWith('_total')) {
       new Counter({ name: `weft_sidecar_${name}`, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
@@ -66,8 +77,18 @@ export function startAdmin(host: string, port: number, sources: AdminSources): P
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz/ready, /certs, /config, /stats\n');
     }
   });
+  const guard = new ConnectionGuard('sidecar-admin', opts.limits ?? DEFAULT_CONNECTION_LIMITS, {
+    count: (event) => void (event === 'refused' ? own.admin_connections_refused_total++ : event === 'timeout' ? own.admin_handshake_timeouts_total++ : own.admin_accept_errors_total++),
+    log: (level, event, fields) => opts.logger?.log(level, event, fields),
+  }, systemClock);
+  guard.attach(server);
+  server.on('connection', (socket: Socket) => guard.arm(socket));
+  server.on('request', (req: IncomingMessage) => guard.settle(req.socket));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve({ server, port: (server.address() as { port: number }).port }));
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve({ server, port: (server.address() as { port: number }).port });
+    });
   });
 }

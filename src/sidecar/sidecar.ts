@@ -9,6 +9,7 @@ import type { MeshSnapshot } from '../api/control-plane-api.js';
 import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity } from './active-config.js';
 import { JwksResolver } from '../proxy/jwks/index.js';
 import { systemClock } from '../lib/clock.js';
+import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { startAdmin } from './admin.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SidecarStateDir } from './state-dir.js';
@@ -39,6 +40,12 @@ export interface SidecarOptions {
   drainTimeoutMs?: number;
   /** Keeps the SVID and the last accepted snapshot here, to restart without the control plane. */
   stateDir?: string;
+  /** Cap and handshake deadline of each listener: inbound, outbound and admin. */
+  limits?: ConnectionLimits;
+  /** Streams a peer may open at once on one inbound session. */
+  maxStreamsPerSession?: number;
+  /** Sessions kept to one peer endpoint when each is full of streams. */
+  maxSessionsPerPeer?: number;
   logger: Logger;
   /** The logger's redaction step: learns the token locations of every snapshot put in force. */
   redactor?: Redactor;
@@ -138,6 +145,9 @@ export class Sidecar {
       app: this.#opts.app,
       outbound: this.#opts.outbound,
       policy: () => this.config.inbound,
+      limits: this.#opts.limits,
+      maxStreamsPerSession: this.#opts.maxStreamsPerSession,
+      maxSessionsPerPeer: this.#opts.maxSessionsPerPeer,
       logger: { log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>) => logger.log(level, event, fields) },
     });
     this.#proxy.updateRevocations(this.#revoked);
@@ -159,7 +169,7 @@ export class Sidecar {
           lastNack: this.#lastNack ?? null,
           controlPlaneConnected: this.agent.connected,
         }),
-      });
+      }, { logger, limits: this.#opts.limits });
       this.#admin = admin.server;
       this.ports.admin = admin.port;
     }

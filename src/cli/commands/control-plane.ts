@@ -2,8 +2,22 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ControlPlane } from '../../controlplane/server.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { DEFAULT_DATA_DIR, durationOption, hostPortOption, type HostPort } from '../output.js';
+import { countOption, DEFAULT_DATA_DIR, durationOption, hostPortOption, type HostPort } from '../output.js';
 import { parseDuration } from '../../lib/duration.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
+import { DEFAULT_UNAUTHENTICATED_LIMITS } from '../../controlplane/grpc-front.js';
+
+interface ControlPlaneFlags {
+  dataDir: string;
+  listen: HostPort;
+  admin: HostPort;
+  trustDomain?: string;
+  lease: number;
+  maxConnections: number;
+  handshakeTimeout?: number;
+  maxUnauthenticatedConnections: number;
+  unauthenticatedLifetime?: number;
+}
 
 /** `weft control-plane`: the CA, join-token checks and the service registry, serving sidecars. */
 export function registerControlPlaneCommand(program: Command): void {
@@ -15,11 +29,15 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--admin <host:port>', 'admin address: health and readiness (HTTP), admin API (TLS)', hostPortOption, { host: '127.0.0.1', port: 15000 })
     .option('--trust-domain <name>', 'trust domain of a CA created on first start (an existing CA keeps its own)')
     .option('--lease <duration>', 'how long a registration lives without a keep-alive', durationOption, parseDuration('15s'))
+    .option('--max-connections <n>', 'concurrent connections per listener (gRPC, admin); past it new ones are closed at once', countOption(), DEFAULT_CONNECTION_LIMITS.maxConnections)
+    .option('--handshake-timeout <duration>', 'a connection that has not finished its TLS handshake or sent its first request head by then is closed (default: 10s)', durationOption)
+    .option('--max-unauthenticated-connections <n>', 'gRPC connections without a client certificate (first contact) open at once', countOption(), DEFAULT_UNAUTHENTICATED_LIMITS.maxConnections)
+    .option('--unauthenticated-lifetime <duration>', 'a gRPC connection without a client certificate is closed after this long (default: 30s)', durationOption)
     .addHelpText(
       'after',
       '\nHealth: GET /healthz on the admin address; readiness: GET /healthz/ready (plain HTTP).\nThe admin API on the same address is TLS only; DIR/admin.conf (0600) holds its address, the CA\nfingerprint and the admin token, for `weft apply/get/delete/analyze/status --config DIR/admin.conf`.\nStops cleanly on SIGTERM or SIGINT.',
     )
-    .action(async (opts: { dataDir: string; listen: HostPort; admin: HostPort; trustDomain?: string; lease: number }) => {
+    .action(async (opts: ControlPlaneFlags) => {
       const logger = createLogger('control-plane');
       const cp = new ControlPlane({
         dataDir: opts.dataDir,
@@ -27,6 +45,8 @@ export function registerControlPlaneCommand(program: Command): void {
         admin: opts.admin,
         trustDomain: opts.trustDomain,
         leaseMs: opts.lease,
+        limits: { maxConnections: opts.maxConnections, handshakeTimeoutMs: opts.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
+        unauthenticated: { maxConnections: opts.maxUnauthenticatedConnections, lifetimeMs: opts.unauthenticatedLifetime ?? DEFAULT_UNAUTHENTICATED_LIMITS.lifetimeMs },
         log: (event, fields) => logger.log(event.endsWith('refused') ? 'warn' : 'info', event, fields),
       });
       await cp.start();

@@ -4,7 +4,8 @@ import { Sidecar } from '../../sidecar/index.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { formatMode, readJoinTokenFile } from '../../attest/index.js';
 import { waitForSignal } from './control-plane.js';
-import { hostPortOption, UsageError, type HostPort } from '../output.js';
+import { countOption, durationOption, hostPortOption, UsageError, type HostPort } from '../output.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
 
 interface SidecarFlags {
   controlPlane: HostPort;
@@ -21,6 +22,10 @@ interface SidecarFlags {
   advertise?: string;
   svidTtl?: number;
   stateDir?: string;
+  maxConnections: number;
+  handshakeTimeout?: number;
+  maxStreamsPerSession: number;
+  maxSessionsPerPeer: number;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -42,6 +47,10 @@ export function registerSidecarCommand(program: Command): void {
     .option('--advertise <address>', 'address other sidecars reach the inbound listener on')
     .option('--state-dir <dir>', 'keep the SVID (key 0600) and the last accepted snapshot here, to restart while the control plane is down')
     .option('--svid-ttl <seconds>', 'requested SVID lifetime in seconds (default: the CA\'s)', (v) => Number(portLike(v, 'seconds')))
+    .option('--max-connections <n>', 'concurrent connections per listener (inbound, outbound, admin); past it new ones are closed at once', countOption(), DEFAULT_CONNECTION_LIMITS.maxConnections)
+    .option('--handshake-timeout <duration>', 'a connection that has not finished its TLS handshake or sent its first request head by then is closed (default: 10s)', durationOption)
+    .option('--max-streams-per-session <n>', 'requests and tunnels a peer sidecar may run at once on one inbound session', countOption(2 ** 31 - 1), 1000)
+    .option('--max-sessions-per-peer <n>', 'sessions opened to one peer sidecar when each is full of streams; past it requests get 503', countOption(1024), 8)
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
     .action(async (flags: SidecarFlags) => {
       const { token, exposedMode } = readToken(flags);
@@ -63,6 +72,9 @@ export function registerSidecarCommand(program: Command): void {
         advertise: flags.advertise,
         ttlSeconds: flags.svidTtl,
         stateDir: flags.stateDir,
+        limits: { maxConnections: flags.maxConnections, handshakeTimeoutMs: flags.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
+        maxStreamsPerSession: flags.maxStreamsPerSession,
+        maxSessionsPerPeer: flags.maxSessionsPerPeer,
         logger,
         redactor: logger.redactor,
       });

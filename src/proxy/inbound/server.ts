@@ -9,6 +9,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Clock } from '../../lib/clock.js';
+import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, rawSocketOf, type ConnectionLimits } from '../../lib/connection-guard.js';
 import type { InboundConnectionFacts } from './authorize.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { inboundRefusedChannel, type InboundRefusedMessage } from '../diagnostics.js';
@@ -41,7 +42,6 @@ type Tagged = { [kConn]?: InboundConnection };
 export const MESH_H2_SETTINGS = { initialWindowSize: 256 * 1024, maxConcurrentStreams: 1000 } as const;
 /** Connection-level receive window; streams are still paced by their own windows. */
 export const MESH_CONNECTION_WINDOW = 16 << 20;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A session with no frames for this long is closed gracefully (a peer that vanished without a FIN). */
 const SESSION_IDLE_MS = 600_000;
 
@@ -60,6 +60,7 @@ export class InboundListener {
   readonly #logger: Logger;
   readonly #verifier: PeerVerifier;
   readonly #revocations: Revocations | undefined;
+  readonly #guard: ConnectionGuard;
   #identity: SidecarIdentity;
   #draining = false;
 
@@ -73,7 +74,12 @@ export class InboundListener {
     acceptPlaintext?: () => boolean;
     onPlainRequest?: (req: IncomingMessage, res: ServerResponse) => void;
     revocations?: Revocations;
+    /** Connection cap and handshake deadline of this listener (the sniffed first byte, TLS, or a plaintext head). */
+    limits?: ConnectionLimits;
+    /** Streams a peer may open at once on one session (advertised in SETTINGS). */
+    maxStreamsPerSession?: number;
   }) {
+    const limits = opts.limits ?? DEFAULT_CONNECTION_LIMITS;
     this.#identity = opts.identity;
     this.#acceptPlaintext = opts.acceptPlaintext ?? (() => false);
     this.#plain = opts.onPlainRequest === undefined ? undefined : createHttpServer({ requestTimeout: 0, headersTimeout: 30_000 }, opts.onPlainRequest);
@@ -81,10 +87,18 @@ export class InboundListener {
     this.#stats = opts.stats;
     this.#logger = opts.logger;
     this.#revocations = opts.revocations;
+    const stats = opts.stats;
+    this.#guard = new ConnectionGuard('inbound', limits, {
+      count: (event) => void (event === 'refused' ? stats.inbound_connections_refused_total++ : event === 'timeout' ? stats.inbound_handshake_timeouts_total++ : stats.inbound_accept_errors_total++),
+      log: (level, event, fields) => opts.logger.log(level, event, fields),
+    }, opts.clock);
+    this.#guard.attach(this.#net);
+    this.#plain?.on('request', (req: IncomingMessage) => this.#guard.settle(req.socket));
     this.#verifier = new PeerVerifier(opts.identity, opts.clock, opts.revocations);
     // `noDelay` is net.Server's option, which tls.Server passes on; @types/node lacks it there.
-    this.#tls = createTlsServer({ ...serverTlsOptions(opts.identity), handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true } as object);
-    this.#h2 = createH2Server({ settings: MESH_H2_SETTINGS, maxSessionMemory: 64 });
+    this.#tls = createTlsServer({ ...serverTlsOptions(opts.identity), handshakeTimeout: limits.handshakeTimeoutMs, noDelay: true } as object);
+    const settings = { ...MESH_H2_SETTINGS, maxConcurrentStreams: opts.maxStreamsPerSession ?? MESH_H2_SETTINGS.maxConcurrentStreams };
+    this.#h2 = createH2Server({ settings, maxSessionMemory: 64 });
     this.#tls.on('connection', (socket: Socket) => this.#onConnection(socket));
     this.#tls.on('secureConnection', (socket: TLSSocket) => this.#onSecureConnection(socket));
     this.#tls.on('tlsClientError', (err: Error, socket: TLSSocket) => {
@@ -92,6 +106,9 @@ export class InboundListener {
       const remote = `${socket.remoteAddress}:${socket.remotePort}`;
       this.#logger.log('info', 'inbound.tls.failed', { remote, error: err.message });
       if (inboundRefusedChannel.hasSubscribers) inboundRefusedChannel.publish({ stage: 'tls', remote, reason: err.message } satisfies InboundRefusedMessage);
+      // Node leaves a socket handed in through emit('connection') open after a failed or timed-out
+      // handshake; left so, each one would hold a descriptor for good.
+      socket.destroy();
     });
     this.#h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     const onStream = opts.onStream;
@@ -139,13 +156,14 @@ export class InboundListener {
 
   /** TLS or plaintext, by the first byte; a plaintext client on a STRICT port is closed unanswered. */
   #sniff(socket: Socket): void {
-    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
+    // The deadline runs from accept to a verified handshake (or a plaintext request head), not
+    // per byte: a peer trickling a ClientHello cannot keep it open.
+    this.#guard.arm(socket);
     socket.on('error', () => undefined);
     socket.once('readable', () => {
       const head = socket.read(1) as Buffer | null;
       if (head === null) return void socket.destroy();
       socket.unshift(head);
-      socket.setTimeout(0);
       if (head[0] === 0x16) {
         this.#tls.emit('connection', socket);
       } else if (this.#plain !== undefined && !this.#draining && this.#acceptPlaintext()) {
@@ -171,6 +189,7 @@ export class InboundListener {
   }
 
   #onSecureConnection(socket: TLSSocket): void {
+    this.#guard.settle(rawSocketOf(socket));
     this.#stats.inbound_tls_handshakes_total++;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     if (this.#draining) {

@@ -95,11 +95,11 @@ export class OutboundExchange {
     const key = endpointKey(ep);
     const ms = ctx.pool.get(key);
     if (ms !== undefined) {
-      this.onSession(ms);
+      this.onSession(ms, false);
       return;
     }
     ctx.pool.connect(ep, key).then(
-      (s) => this.onSession(s),
+      (s) => this.onSession(s, true),
       (err: unknown) => {
         (this.failedKeys ??= []).push(key);
         this.lastError = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
@@ -114,10 +114,15 @@ export class OutboundExchange {
     return this.ctx.pool.isDown(key) || (this.failedKeys !== undefined && this.failedKeys.includes(key));
   }
 
-  onSession(ms: MeshSession): void {
-    if (this.over) return;
+  /** `reserved`: the session came from connect() with a stream slot held for this request. */
+  onSession(ms: MeshSession, reserved: boolean): void {
+    if (this.over) {
+      if (reserved) this.ctx.pool.release(ms);
+      return;
+    }
     const misnamed = secureNamingError(this.entry, this.target, ms, this.ctx.stats, this.ctx.logger);
     if (misnamed !== undefined) {
+      if (reserved) this.ctx.pool.release(ms);
       (this.failedKeys ??= []).push(ms.key);
       this.lastError = misnamed;
       this.attempt();
@@ -125,7 +130,7 @@ export class OutboundExchange {
     }
     let stream: ClientHttp2Stream;
     try {
-      stream = ms.session.request(this.h2Headers, { endStream: this.noRequestBody });
+      stream = this.ctx.pool.request(ms, this.h2Headers, { endStream: this.noRequestBody }, reserved);
     } catch (err) {
       // The session started closing between get() and request(): nothing was sent.
       this.ctx.pool.evict(ms);

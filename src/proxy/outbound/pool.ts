@@ -1,7 +1,11 @@
 // Outbound stage 3: one pooled HTTP/2-over-mTLS session per peer sidecar, many streams on it.
 // A session is usable only after the handshake verified the server's chain (OpenSSL, our
 // bundle) and its X.509-SVID leaf (checkServerIdentity): nothing is sent to an unverified peer.
-import { connect as connectH2, type ClientHttp2Session } from 'node:http2';
+// A session holds as many streams as the peer's SETTINGS allow; when every session to a peer is
+// full, another is opened, up to maxSessionsPerPeer, and past that a request or tunnel is refused
+// at once: a stream submitted beyond the peer's limit would wait in nghttp2 for a free slot, and
+// behind long-lived tunnels that wait has no end.
+import { connect as connectH2, type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as connectTls, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../telemetry/logger.js';
@@ -20,7 +24,16 @@ export interface MeshSession {
   readonly session: ClientHttp2Session;
   /** The SPIFFE ID the server proved in its handshake. */
   readonly peerSpiffeId: string;
+  /** Streams open on the session now (counted by SessionPool.request). */
+  streams: number;
+  /** Slots promised to callers of connect() that have not opened their stream yet. */
+  reserved: number;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS, kept from its last SETTINGS (reading it per request would cost a native call). */
+  limit: number;
 }
+
+/** Sessions one sidecar keeps to one peer endpoint, by default. */
+export const DEFAULT_SESSIONS_PER_PEER = 8;
 
 const CONNECT_TIMEOUT_MS = 5_000;
 /** How long an endpoint that refused a connection is passed over by the balancer. */
@@ -28,6 +41,18 @@ const DOWN_MS = 5_000;
 const IDLE_TIMEOUT_MS = 300_000;
 
 const keys = new WeakMap<Endpoint, string>();
+const kPooled = Symbol('weft.pool.session');
+type Pooled = ClientHttp2Stream & { [kPooled]?: MeshSession };
+
+function onPooledStreamClose(this: Pooled): void {
+  const ms = this[kPooled];
+  if (ms !== undefined) ms.streams--;
+}
+
+/** The peer's stream limit for one session; before its SETTINGS arrive Node reports none. */
+function streamLimit(session: ClientHttp2Session): number {
+  return session.remoteSettings.maxConcurrentStreams ?? 0xffffffff;
+}
 
 /** `address:port`, with brackets for IPv6; cached per endpoint object. */
 export function endpointKey(ep: Endpoint): string {
@@ -42,7 +67,7 @@ export function endpointKey(ep: Endpoint): string {
 // === SessionPool ===
 
 export class SessionPool {
-  readonly #ready = new Map<string, MeshSession>();
+  readonly #ready = new Map<string, MeshSession[]>();
   readonly #connecting = new Map<string, Promise<MeshSession>>();
   /** Every open session, pooled or retired, for drain. */
   readonly #all = new Set<ClientHttp2Session>();
@@ -52,10 +77,15 @@ export class SessionPool {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #revocations: Revocations | undefined;
+  readonly #maxSessions: number;
   #verifier: PeerVerifier;
   #context: SecureContext;
 
-  constructor(opts: { identity: SidecarIdentity; stats: ProxyStats; logger: Logger; clock: Clock; revocations?: Revocations }) {
+  /** @throws TypeError when maxSessionsPerPeer is not a positive integer. */
+  constructor(opts: { identity: SidecarIdentity; stats: ProxyStats; logger: Logger; clock: Clock; revocations?: Revocations; maxSessionsPerPeer?: number }) {
+    const max = opts.maxSessionsPerPeer ?? DEFAULT_SESSIONS_PER_PEER;
+    if (!Number.isSafeInteger(max) || max < 1) throw new TypeError(`"maxSessionsPerPeer" must be a positive integer, got ${String(max)}`);
+    this.#maxSessions = max;
     this.#clock = opts.clock;
     this.#revocations = opts.revocations;
     this.#verifier = new PeerVerifier(opts.identity, opts.clock, opts.revocations);
@@ -64,27 +94,73 @@ export class SessionPool {
     this.#logger = opts.logger;
   }
 
-  /** The pooled, verified session for `key`, if one is ready for new streams. */
+  /**
+   * A pooled, verified session for `key` with a free stream slot, if there is one. The caller
+   * must open its stream with request() in the same tick.
+   */
   get(key: string): MeshSession | undefined {
-    const ms = this.#ready.get(key);
-    if (ms === undefined) return undefined;
-    if (ms.session.closed || ms.session.destroyed) {
-      this.#ready.delete(key);
-      return undefined;
+    const list = this.#ready.get(key);
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const ms = list[i]!;
+      if (ms.session.closed || ms.session.destroyed) {
+        list.splice(i--, 1);
+        continue;
+      }
+      if (ms.streams + ms.reserved < ms.limit) return ms;
     }
-    return ms;
+    if (list.length === 0) this.#ready.delete(key);
+    return undefined;
   }
 
-  /** Opens (or joins the opening of) a session to `endpoint`. */
-  connect(endpoint: Endpoint, key: string): Promise<MeshSession> {
-    if (this.#revocations?.selfRevoked === true) return Promise.reject(selfRevoked(this.#stats));
-    let pending = this.#connecting.get(key);
-    if (pending === undefined) {
-      pending = this.#open(endpoint, key);
-      this.#connecting.set(key, pending);
-      const clear = (): void => void this.#connecting.delete(key);
-      pending.then(clear, clear);
+  /**
+   * A session to `endpoint` with a slot reserved for the caller, who must then call request()
+   * with `reserved` true, or release(). Opens a session (or joins one being opened) when every
+   * pooled one is full.
+   *
+   * @throws ProxyError WEFT_PROXY_STREAMS_EXHAUSTED when maxSessionsPerPeer sessions are all full;
+   *   WEFT_PROXY_UPSTREAM_UNAVAILABLE when the connection fails.
+   */
+  async connect(endpoint: Endpoint, key: string): Promise<MeshSession> {
+    if (this.#revocations?.selfRevoked === true) throw selfRevoked(this.#stats);
+    for (let round = 0; round <= this.#maxSessions; round++) {
+      const ms = this.get(key);
+      if (ms !== undefined) {
+        ms.reserved++;
+        return ms;
+      }
+      const pending = this.#connecting.get(key);
+      if (pending === undefined && (this.#ready.get(key)?.length ?? 0) >= this.#maxSessions) break;
+      await (pending ?? this.#startOpen(endpoint, key));
     }
+    this.#stats.outbound_streams_exhausted_total++;
+    const open = this.#ready.get(key) ?? [];
+    throw new ProxyError('WEFT_PROXY_STREAMS_EXHAUSTED', `every session to a sidecar of the service is at its stream limit`, {
+      message: `${open.length} sessions to ${key} (the --max-sessions-per-peer cap) each hold the ${open[0]?.limit ?? '?'} streams the peer allows`,
+      fields: { endpoint: key, sessions: open.length },
+    });
+  }
+
+  /** Opens a stream on `ms`, counted until it closes; `reserved`: the slot connect() promised. */
+  request(ms: MeshSession, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions | undefined, reserved: boolean): ClientHttp2Stream {
+    if (reserved) ms.reserved--;
+    const stream = ms.session.request(headers, options) as Pooled;
+    ms.streams++;
+    stream[kPooled] = ms;
+    stream.once('close', onPooledStreamClose);
+    return stream;
+  }
+
+  /** Gives back the slot connect() reserved, for a caller that opens no stream after all. */
+  release(ms: MeshSession): void {
+    if (ms.reserved > 0) ms.reserved--;
+  }
+
+  #startOpen(endpoint: Endpoint, key: string): Promise<MeshSession> {
+    const pending = this.#open(endpoint, key);
+    this.#connecting.set(key, pending);
+    const clear = (): void => void this.#connecting.delete(key);
+    pending.then(clear, clear);
     return pending;
   }
 
@@ -104,7 +180,7 @@ export class SessionPool {
 
   /** A session that lost a stream unsent, or failed: take it out of the pool so the next request opens a fresh one. */
   evict(ms: MeshSession): void {
-    if (this.#ready.get(ms.key) === ms) this.#ready.delete(ms.key);
+    this.#forget(ms.key, ms.session);
   }
 
   /**
@@ -116,7 +192,7 @@ export class SessionPool {
     const context = createClientContext(identity);
     this.#verifier = new PeerVerifier(identity, this.#clock, this.#revocations);
     this.#context = context;
-    for (const ms of this.#ready.values()) ms.session.close();
+    for (const list of this.#ready.values()) for (const ms of list) ms.session.close();
     this.#ready.clear();
   }
 
@@ -166,7 +242,6 @@ export class SessionPool {
       let connected = false;
       session.once('connect', () => {
         connected = true;
-        clearTimeout(timer);
         stats.outbound_tls_handshakes_total++;
         stats.outbound_sessions_opened_total++;
         stats.outbound_sessions_active++;
@@ -178,13 +253,22 @@ export class SessionPool {
         session.setLocalWindowSize(MESH_CONNECTION_WINDOW);
         session.setTimeout(IDLE_TIMEOUT_MS, () => session.close());
         this.#downUntil.delete(key);
-        const ms: MeshSession = { key, session, peerSpiffeId };
+      });
+      // Pooled only once the peer's SETTINGS tell how many streams the session may carry.
+      session.once('remoteSettings', () => {
+        if (!connected || session.destroyed) return;
+        clearTimeout(timer);
+        const ms: MeshSession = { key, session, peerSpiffeId, streams: 0, reserved: 0, limit: streamLimit(session) };
+        session.on('remoteSettings', () => (ms.limit = streamLimit(session)));
         this.#revocations?.track(session, 'outbound', peerSerial, peerSpiffeId);
-        // Opened with an identity that was rotated away meanwhile: serve the requests waiting for
-        // it, but do not pool it (closed once they are done).
-        if (context === this.#context) this.#ready.set(key, ms);
-        else setImmediate(() => session.close());
-        this.#logger.log('debug', 'outbound.session.opened', { endpoint: key, peer: peerSpiffeId });
+        // Opened with an identity that was rotated away meanwhile: do not pool it (waiting callers
+        // open another with the new identity).
+        if (context === this.#context) {
+          const list = this.#ready.get(key);
+          if (list === undefined) this.#ready.set(key, [ms]);
+          else list.push(ms);
+        } else setImmediate(() => session.close());
+        this.#logger.log('debug', 'outbound.session.opened', { endpoint: key, peer: peerSpiffeId, streams: ms.limit });
         if (sessionOpenedChannel.hasSubscribers) sessionOpenedChannel.publish({ endpoint: key, peer: peerSpiffeId });
         resolve(ms);
       });
@@ -207,8 +291,9 @@ export class SessionPool {
       session.on('goaway', () => this.#forget(key, session));
       session.once('close', () => {
         clearTimeout(timer);
-        // Closed cleanly mid-handshake: no 'error' came, so settle here (a no-op once settled).
-        if (!connected) reject(new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { message: `connection to ${key} closed before it was ready`, fields: { endpoint: key } }));
+        // Closed before it was ready (mid-handshake, or before the peer's SETTINGS) with no
+        // 'error': settle here (a no-op once settled).
+        reject(new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { message: `connection to ${key} closed before it was ready`, fields: { endpoint: key } }));
         this.#forget(key, session);
         this.#all.delete(session);
         if (connected) stats.outbound_sessions_active--;
@@ -217,7 +302,11 @@ export class SessionPool {
   }
 
   #forget(key: string, session: ClientHttp2Session): void {
-    if (this.#ready.get(key)?.session === session) this.#ready.delete(key);
+    const list = this.#ready.get(key);
+    if (list === undefined) return;
+    const i = list.findIndex((ms) => ms.session === session);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.#ready.delete(key);
   }
 }
 

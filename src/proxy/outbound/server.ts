@@ -3,6 +3,8 @@
 // tunnel (tunnel.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Clock } from '../../lib/clock.js';
+import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../lib/connection-guard.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError } from '../errors.js';
 import { rescueH1 } from '../rescue.js';
@@ -25,7 +27,7 @@ export class OutboundListener {
   readonly #ctx: { -readonly [K in keyof OutboundContext]: OutboundContext[K] };
   #onIdle: (() => void) | undefined;
 
-  constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean }) {
+  constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean; clock: Clock; limits?: ConnectionLimits }) {
     this.#directory = opts.directory;
     this.#clusterSuffix = `.${opts.clusterDomain}`;
     this.#stats = opts.stats;
@@ -42,11 +44,20 @@ export class OutboundListener {
         if (this.#onIdle !== undefined && this.#stats.outbound_requests_active === 0) this.#onIdle();
       },
     };
-    // Loopback only, so no slow-client defence is needed; Node's 5-minute requestTimeout would cut
-    // long uploads and long polls, so it is off.
+    // Node's 5-minute requestTimeout would cut long uploads and long polls, so it is off; a client
+    // that never finishes its first head is cut by the guard below instead.
     this.#server = createServer({ noDelay: true, keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => this.#onRequest(req, res));
+    const stats = opts.stats;
+    // Loopback does not make a client well-behaved: a connection that never sends a request head
+    // still holds a descriptor, so it gets the same deadline and cap as the mesh-facing listener.
+    const guard = new ConnectionGuard('outbound', opts.limits ?? DEFAULT_CONNECTION_LIMITS, {
+      count: (event) => void (event === 'refused' ? stats.outbound_connections_refused_total++ : event === 'timeout' ? stats.outbound_handshake_timeouts_total++ : stats.outbound_accept_errors_total++),
+      log: (level, event, fields) => opts.logger.log(level, event, fields),
+    }, opts.clock);
+    guard.attach(this.#server);
+    this.#server.on('request', (req: IncomingMessage) => guard.settle(req.socket));
     this.#server.on('connection', (socket: Socket) => {
-      const stats = this.#stats;
+      guard.arm(socket);
       stats.outbound_connections_total++;
       stats.outbound_connections_active++;
       socket.once('close', () => stats.outbound_connections_active--);
@@ -56,7 +67,10 @@ export class OutboundListener {
       else socket.destroy();
     });
     const tunnels: TunnelContext = { directory: opts.directory, pool: opts.pool, balancer: this.#ctx.balancer, stats: opts.stats, logger: opts.logger, clusterSuffix: this.#clusterSuffix };
-    this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void openTunnel(tunnels, req, socket, head));
+    this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      guard.settle(socket);
+      void openTunnel(tunnels, req, socket, head);
+    });
   }
 
   listen(host: string, port: number): Promise<number> {

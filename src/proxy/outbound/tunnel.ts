@@ -45,23 +45,26 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
     const ep = ctx.balancer.pick(entry, avoid);
     if (ep === undefined || socket.destroyed) break;
     const key = endpointKey(ep);
-    let ms: MeshSession;
+    let ms: MeshSession | undefined = ctx.pool.get(key);
+    const reserved = ms === undefined;
     try {
-      ms = ctx.pool.get(key) ?? (await ctx.pool.connect(ep, key));
+      ms ??= await ctx.pool.connect(ep, key);
     } catch (err) {
       failed.push(key);
       lastError = err;
       continue;
     }
     const misnamed = secureNamingError(entry, target, ms, ctx.stats, ctx.logger);
-    if (misnamed !== undefined) {
+    if (misnamed !== undefined || socket.destroyed) {
+      if (reserved) ctx.pool.release(ms);
+      if (misnamed === undefined) return;
       failed.push(key);
       lastError = misnamed;
       continue;
     }
     let stream: ClientHttp2Stream;
     try {
-      stream = ms.session.request({ ':method': 'CONNECT', ':authority': target.authority });
+      stream = ctx.pool.request(ms, { ':method': 'CONNECT', ':authority': target.authority }, undefined, reserved);
     } catch (err) {
       ctx.pool.evict(ms);
       lastError = err;
