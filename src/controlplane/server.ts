@@ -99,7 +99,9 @@ export class ControlPlane {
   readonly #opts: ControlPlaneOptions;
   readonly #clock: Clock;
   // A sidecar needs a handful of streams; an unbounded count would let one connection hold any number.
-  readonly #grpc = new Server({ 'grpc.max_concurrent_streams': 1000 });
+  // Keepalive PINGs every 30 s: Node never closes an HTTP/2 session it answered a protocol error
+  // on, so a connection that stops answering is destroyed 10 s after the PING (see session-liveness.ts in proxy/).
+  readonly #grpc = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 });
   #front: GrpcFront | undefined;
   readonly #serving: ServingIdentity;
   readonly #publisher: SnapshotPublisher;

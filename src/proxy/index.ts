@@ -65,8 +65,9 @@ export class SidecarProxy {
       onPlainRequest: (req, res) => relayPlaintext(this.#forwarder, req, res),
       limits: opts.limits,
       maxStreamsPerSession: opts.maxStreamsPerSession,
+      keepaliveIntervalMs: opts.keepaliveIntervalMs,
     });
-    this.#pool = new SessionPool({ ...common, identity: opts.identity, maxSessionsPerPeer: opts.maxSessionsPerPeer });
+    this.#pool = new SessionPool({ ...common, identity: opts.identity, maxSessionsPerPeer: opts.maxSessionsPerPeer, keepaliveIntervalMs: opts.keepaliveIntervalMs });
     this.#outbound =
       opts.outbound === undefined
         ? undefined

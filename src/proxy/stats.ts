@@ -18,6 +18,8 @@ export class ProxyStats {
   /** Handshakes that completed but whose peer failed the X.509-SVID rules or did not speak h2. */
   inbound_peer_refused_total = 0;
   inbound_sessions_active = 0;
+  /** Sessions destroyed because a PING went unanswered (a dead peer, or one wedged by a protocol error). */
+  inbound_sessions_unresponsive_total = 0;
   inbound_requests_total = 0;
   inbound_requests_active = 0;
   /** The app answered and the answer was relayed. */
@@ -71,6 +73,7 @@ export class ProxyStats {
   outbound_tcp_connections_failed_total = 0;
   outbound_sessions_opened_total = 0;
   outbound_sessions_active = 0;
+  outbound_sessions_unresponsive_total = 0;
   outbound_tls_handshakes_total = 0;
   outbound_tls_handshake_failures_total = 0;
 

@@ -68,4 +68,6 @@ export interface SidecarProxyOptions {
   maxStreamsPerSession?: number;
   /** Sessions kept to one peer endpoint when each is full of streams (default 8); past it: 503. */
   maxSessionsPerPeer?: number;
+  /** Idle time before a mesh session is sent a PING, and how long the answer may take (default 10 s). */
+  keepaliveIntervalMs?: number;
 }

@@ -46,6 +46,8 @@ export interface SidecarOptions {
   maxStreamsPerSession?: number;
   /** Sessions kept to one peer endpoint when each is full of streams. */
   maxSessionsPerPeer?: number;
+  /** Idle time before a mesh session is sent a PING, and how long its answer may take. */
+  keepaliveIntervalMs?: number;
   logger: Logger;
   /** The logger's redaction step: learns the token locations of every snapshot put in force. */
   redactor?: Redactor;
@@ -148,6 +150,7 @@ export class Sidecar {
       limits: this.#opts.limits,
       maxStreamsPerSession: this.#opts.maxStreamsPerSession,
       maxSessionsPerPeer: this.#opts.maxSessionsPerPeer,
+      keepaliveIntervalMs: this.#opts.keepaliveIntervalMs,
       logger: { log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>) => logger.log(level, event, fields) },
     });
     this.#proxy.updateRevocations(this.#revoked);

@@ -26,6 +26,7 @@ interface SidecarFlags {
   handshakeTimeout?: number;
   maxStreamsPerSession: number;
   maxSessionsPerPeer: number;
+  keepaliveInterval?: number;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -51,6 +52,7 @@ export function registerSidecarCommand(program: Command): void {
     .option('--handshake-timeout <duration>', 'a connection that has not finished its TLS handshake or sent its first request head by then is closed (default: 10s)', durationOption)
     .option('--max-streams-per-session <n>', 'requests and tunnels a peer sidecar may run at once on one inbound session', countOption(2 ** 31 - 1), 1000)
     .option('--max-sessions-per-peer <n>', 'sessions opened to one peer sidecar when each is full of streams; past it requests get 503', countOption(1024), 8)
+    .option('--keepalive-interval <duration>', 'a mesh session idle this long is sent a PING, and closed when the answer takes as long again (default: 10s)', durationOption)
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
     .action(async (flags: SidecarFlags) => {
       const { token, exposedMode } = readToken(flags);
@@ -75,6 +77,7 @@ export function registerSidecarCommand(program: Command): void {
         limits: { maxConnections: flags.maxConnections, handshakeTimeoutMs: flags.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
         maxStreamsPerSession: flags.maxStreamsPerSession,
         maxSessionsPerPeer: flags.maxSessionsPerPeer,
+        keepaliveIntervalMs: flags.keepaliveInterval,
         logger,
         redactor: logger.redactor,
       });

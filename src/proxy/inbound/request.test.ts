@@ -82,3 +82,31 @@ describe('an HTTP/1.1 request (RFC 9112 §3.2)', () => {
     assert.deepEqual({ ...r.request.fields }, { 'x-end': ['2', '3'] });
   });
 });
+
+describe('field values an HTTP/1.1 app would read differently (RFC 9113 §8.2.1)', () => {
+  const malformed: ReadonlyArray<readonly [string, string]> = [
+    ['leading space', ' admin'],
+    ['trailing space', 'admin '],
+    ['leading tab', '\tadmin'],
+    ['trailing tab', 'admin\t'],
+    ['a NUL', 'ad\u0000min'],
+    ['a line feed', 'user\nx-role: admin'],
+    ['a carriage return', 'user\radmin'],
+    ['DEL', 'admin\u007f'],
+  ];
+  for (const [what, value] of malformed) {
+    test(`fail/${what} in a field value is a malformed request`, () => {
+      const r = readH2Request([...BASE, ':authority', 'a', 'x-role', value], OPTS);
+      assert.match(r.ok ? '' : r.reason, /white space or holds a control character/);
+    });
+    test(`fail/${what} in a pseudo-header value is a malformed request`, () => {
+      const r = readH2Request([...BASE, ':authority', value], OPTS);
+      assert.equal(r.ok, false);
+    });
+  }
+  test('ok/white space inside a value, and an empty value, are fine', () => {
+    const r = readH2Request([...BASE, ':authority', 'a', 'x-role', 'user, admin', 'x-empty', ''], OPTS);
+    assert.ok(r.ok);
+    assert.deepEqual(r.request.fields['x-role'], 'user, admin');
+  });
+});

@@ -76,6 +76,13 @@ function finish(method: string, target: string, authority: string | undefined, h
 }
 
 /**
+ * RFC 9113 §8.2.1: a field value must not start or end with SP or HTAB, nor hold NUL, CR or LF.
+ * Node's HTTP/2 lets the white space through, and an HTTP/1.1 app trims it, so a DENY on
+ * `x-role: admin` would see " admin" while the app sees "admin": such a request is malformed.
+ */
+const FIELD_VALUE_MALFORMED = /^[\t ]|[\t ]$|[\0-\x08\n-\x1f\x7f]/;
+
+/**
  * Reads an HTTP/2 request from its raw header list (`[name, value, ...]`, as the 'stream' event
  * gives it: Node's header object drops repeats of some fields and joins others).
  */
@@ -88,6 +95,7 @@ export function readH2Request(raw: readonly string[], opts: ReadOptions): ReadRe
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (FIELD_VALUE_MALFORMED.test(value)) return { ok: false, reason: `the value of ${JSON.stringify(name)} starts or ends with white space or holds a control character` };
     if (name.charCodeAt(0) === 0x3a /* ':' */) {
       if (name === ':method') method = value;
       else if (name === ':path') target = value;

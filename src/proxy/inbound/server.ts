@@ -19,6 +19,7 @@ import type { Revocations } from '../revocations.js';
 import type { ProxyStats } from '../stats.js';
 import { MESH_ALPN, serverContextOptions, serverTlsOptions } from '../tls-contexts.js';
 import type { SidecarIdentity } from '../types.js';
+import { DEFAULT_KEEPALIVE_INTERVAL_MS, watchSessionLiveness } from '../session-liveness.js';
 import { xfccValue } from './xfcc.js';
 
 /** What the request stages need to know about the connection a stream arrived on. */
@@ -42,7 +43,7 @@ type Tagged = { [kConn]?: InboundConnection };
 export const MESH_H2_SETTINGS = { initialWindowSize: 256 * 1024, maxConcurrentStreams: 1000 } as const;
 /** Connection-level receive window; streams are still paced by their own windows. */
 export const MESH_CONNECTION_WINDOW = 16 << 20;
-/** A session with no frames for this long is closed gracefully (a peer that vanished without a FIN). */
+/** A session with no frames but PINGs for this long is closed gracefully. */
 const SESSION_IDLE_MS = 600_000;
 
 // === InboundListener ===
@@ -61,6 +62,7 @@ export class InboundListener {
   readonly #verifier: PeerVerifier;
   readonly #revocations: Revocations | undefined;
   readonly #guard: ConnectionGuard;
+  readonly #keepaliveMs: number;
   #identity: SidecarIdentity;
   #draining = false;
 
@@ -78,6 +80,8 @@ export class InboundListener {
     limits?: ConnectionLimits;
     /** Streams a peer may open at once on one session (advertised in SETTINGS). */
     maxStreamsPerSession?: number;
+    /** See session-liveness.ts. */
+    keepaliveIntervalMs?: number;
   }) {
     const limits = opts.limits ?? DEFAULT_CONNECTION_LIMITS;
     this.#identity = opts.identity;
@@ -87,6 +91,7 @@ export class InboundListener {
     this.#stats = opts.stats;
     this.#logger = opts.logger;
     this.#revocations = opts.revocations;
+    this.#keepaliveMs = opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
     const stats = opts.stats;
     this.#guard = new ConnectionGuard('inbound', limits, {
       count: (event) => void (event === 'refused' ? stats.inbound_connections_refused_total++ : event === 'timeout' ? stats.inbound_handshake_timeouts_total++ : stats.inbound_accept_errors_total++),
@@ -230,7 +235,14 @@ export class InboundListener {
     this.#revocations?.track(session, 'inbound', conn?.peerSerial ?? '', conn?.peerSpiffeId ?? '');
     this.#stats.inbound_sessions_active++;
     session.setLocalWindowSize(MESH_CONNECTION_WINDOW);
-    session.setTimeout(SESSION_IDLE_MS, () => session.close());
+    watchSessionLiveness(session, {
+      interval: this.#keepaliveMs,
+      idleClose: SESSION_IDLE_MS,
+      onDead: () => {
+        this.#stats.inbound_sessions_unresponsive_total++;
+        this.#logger.log('info', 'inbound.session.unresponsive', { peer: conn?.peerSpiffeId, reason: `no answer to a PING within ${this.#keepaliveMs} ms` });
+      },
+    });
     session.on('error', (err: Error) => this.#logger.log('debug', 'inbound.session.error', { peer: conn?.peerSpiffeId, error: err.message }));
     session.once('close', () => {
       this.#sessions.delete(session);

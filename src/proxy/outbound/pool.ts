@@ -17,6 +17,7 @@ import { REVOKED_REASON, type Revocations } from '../revocations.js';
 import type { ProxyStats } from '../stats.js';
 import { createClientContext, MESH_ALPN } from '../tls-contexts.js';
 import type { Endpoint, SidecarIdentity } from '../types.js';
+import { DEFAULT_KEEPALIVE_INTERVAL_MS, watchSessionLiveness } from '../session-liveness.js';
 
 /** A verified session to one peer sidecar. */
 export interface MeshSession {
@@ -38,6 +39,7 @@ export const DEFAULT_SESSIONS_PER_PEER = 8;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** How long an endpoint that refused a connection is passed over by the balancer. */
 const DOWN_MS = 5_000;
+/** A session with no frames but PINGs for this long is closed gracefully. */
 const IDLE_TIMEOUT_MS = 300_000;
 
 const keys = new WeakMap<Endpoint, string>();
@@ -78,14 +80,16 @@ export class SessionPool {
   readonly #clock: Clock;
   readonly #revocations: Revocations | undefined;
   readonly #maxSessions: number;
+  readonly #keepaliveMs: number;
   #verifier: PeerVerifier;
   #context: SecureContext;
 
   /** @throws TypeError when maxSessionsPerPeer is not a positive integer. */
-  constructor(opts: { identity: SidecarIdentity; stats: ProxyStats; logger: Logger; clock: Clock; revocations?: Revocations; maxSessionsPerPeer?: number }) {
+  constructor(opts: { identity: SidecarIdentity; stats: ProxyStats; logger: Logger; clock: Clock; revocations?: Revocations; maxSessionsPerPeer?: number; keepaliveIntervalMs?: number }) {
     const max = opts.maxSessionsPerPeer ?? DEFAULT_SESSIONS_PER_PEER;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError(`"maxSessionsPerPeer" must be a positive integer, got ${String(max)}`);
     this.#maxSessions = max;
+    this.#keepaliveMs = opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
     this.#clock = opts.clock;
     this.#revocations = opts.revocations;
     this.#verifier = new PeerVerifier(opts.identity, opts.clock, opts.revocations);
@@ -251,7 +255,14 @@ export class SessionPool {
           return;
         }
         session.setLocalWindowSize(MESH_CONNECTION_WINDOW);
-        session.setTimeout(IDLE_TIMEOUT_MS, () => session.close());
+        watchSessionLiveness(session, {
+          interval: this.#keepaliveMs,
+          idleClose: IDLE_TIMEOUT_MS,
+          onDead: () => {
+            stats.outbound_sessions_unresponsive_total++;
+            this.#logger.log('info', 'outbound.session.unresponsive', { endpoint: key, peer: peerSpiffeId, reason: `no answer to a PING within ${this.#keepaliveMs} ms` });
+          },
+        });
         this.#downUntil.delete(key);
       });
       // Pooled only once the peer's SETTINGS tell how many streams the session may carry.
