@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   experimental,
@@ -16,8 +15,7 @@ import { parseCertificatesPem, verifyX509Svid, bundleFromPem } from '../identity
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, isWeftError } from '../lib/errors.js';
 import { parseDuration } from '../lib/duration.js';
-import { writeFileAtomic } from '../lib/files.js';
-import { ServiceRegistry, type ServiceProtocol, type Workload } from '../registry/index.js';
+import { ServiceRegistry, type ServiceProtocol } from '../registry/index.js';
 import {
   DiscoveryService,
   IdentityService,
@@ -40,6 +38,7 @@ import { authzCheck, parseAuthzCheck } from './admin/authz-check.js';
 import type { AdminListener } from './admin/listener.js';
 import { SnapshotPublisher, type SubscriberStatus } from './discovery/publisher.js';
 import { SnapshotBuilder } from './discovery/snapshot-builder.js';
+import { RegistryFile } from './registry-file.js';
 import { ServingIdentity } from './serving-identity.js';
 
 export interface ControlPlaneOptions {
@@ -100,8 +99,7 @@ export class ControlPlane {
   #unwatch: (() => void) | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #ready = false;
-  readonly #registryFile: string;
-  #saveTimer: NodeJS.Timeout | undefined;
+  readonly #registryFile: RegistryFile;
   port = 0;
   adminPort = 0;
 
@@ -114,8 +112,8 @@ export class ControlPlane {
     this.tokens = JoinTokenStore.open(opts.dataDir, { clock: this.#clock });
     this.registry = new ServiceRegistry({ trustDomain: this.ca.trustDomain, clock: this.#clock, leaseMs: opts.leaseMs });
     this.#serving = new ServingIdentity(this.ca, this.#clock);
-    this.#registryFile = join(opts.dataDir, 'registry.json');
-    this.#restoreRegistry();
+    this.#registryFile = new RegistryFile(join(opts.dataDir, 'registry.json'), this.registry, (event, fields) => this.#log(event, fields));
+    this.#registryFile.restore();
     this.#builder = new SnapshotBuilder({
       registry: this.registry,
       trustDomain: this.ca.trustDomain,
@@ -124,7 +122,7 @@ export class ControlPlane {
     });
     this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log });
     this.registry.onChange(() => {
-      this.#saveRegistrySoon();
+      this.#registryFile.saveSoon();
       this.#publisher.changed();
     });
     this.#grpc.addService(IdentityService.service, { signCertificate: this.#signCertificate.bind(this) });
@@ -154,10 +152,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.#ready = false;
     clearInterval(this.#expiry);
-    if (this.#saveTimer) {
-      clearTimeout(this.#saveTimer);
-      this.#saveRegistry();
-    }
+    this.#registryFile.flush();
+    this.#registryFile.close();
     this.#serving.stop();
     this.#publisher.close();
     await new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
@@ -242,7 +238,7 @@ export class ControlPlane {
       const caller = this.#authenticate(call);
       this.registry.keepAlive(call.request.workloadId, caller.spiffeId);
       this.#publisher.touch(call.request.workloadId);
-      this.#saveRegistrySoon();
+      this.#registryFile.saveSoon();
       callback(null, { leaseSeconds: Math.ceil(this.registry.leaseMs / 1000) });
     } catch (err) {
       this.#fail(callback, err, status.INVALID_ARGUMENT);
@@ -298,36 +294,6 @@ export class ControlPlane {
       const notAfter = call.getAuthContext().sslPeerCertificate?.valid_to;
       this.#publisher.add(call, { workloadId: workload.id, spiffeId: workload.spiffeId, namespace: workload.namespace, labels: workload.labels }, notAfter ? new Date(notAfter).toISOString() : undefined);
     });
-  }
-
-  // === registry persistence ===
-
-  /** Registrations survive a restart (until their leases run out), so callers keep their endpoints. */
-  #restoreRegistry(): void {
-    if (!existsSync(this.#registryFile)) return;
-    try {
-      const saved = JSON.parse(readFileSync(this.#registryFile, 'utf8')) as { workloads: Workload[] };
-      const n = this.registry.restore(saved.workloads ?? []);
-      this.#log('registry.restored', { workloads: n });
-    } catch (err) {
-      this.#log('registry.restore_failed', { file: this.#registryFile, reason: describeError(err) });
-    }
-  }
-
-  /**
-   * Registrations and lease renewals are saved in batches (a storm of a thousand registrations is
-   * one write, not a thousand); a restart within a lease still finds them alive.
-   */
-  #saveRegistrySoon(): void {
-    if (this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = undefined;
-      this.#saveRegistry();
-    }, 250).unref();
-  }
-
-  #saveRegistry(): void {
-    writeFileAtomic(this.#registryFile, `${JSON.stringify({ workloads: this.registry.workloads() })}\n`, 0o600);
   }
 
   // === shared ===

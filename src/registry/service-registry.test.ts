@@ -102,20 +102,27 @@ describe('ServiceRegistry', () => {
     assert.equal(r.version, v0 + 3);
   });
 
-  test('restore() brings back unexpired registrations and drops expired or invalid ones', () => {
+  test('restore() gives every valid saved registration a fresh lease and drops invalid ones', () => {
     const clock = new FrozenClock();
     const before = new ServiceRegistry({ trustDomain: TD, clock, leaseMs: 10_000 });
-    const alive = before.register(reg({ inboundPort: 1 }), id('default', 'details'));
+    const lapsed = before.register(reg({ inboundPort: 1 }), id('default', 'details'));
     clock.advance(5_000);
     const fresh = before.register(reg({ inboundPort: 2 }), id('default', 'details'));
     const saved = JSON.parse(JSON.stringify(before.workloads())) as ReturnType<ServiceRegistry['workloads']>;
     const tampered = { ...fresh, id: 'forged', spiffeId: id('default', 'rogue') };
-    clock.advance(6_000); // alive's lease has run out, fresh's has not
+    const odd = [null, 7, { id: 3 }, { ...fresh, id: 'x', services: 'details' }] as unknown as typeof saved;
+    // The outage outlasts both saved leases: their sidecars could not renew meanwhile.
+    clock.advance(60_000);
     const after = new ServiceRegistry({ trustDomain: TD, clock, leaseMs: 10_000 });
-    assert.equal(after.restore([...saved, tampered]), 1);
-    assert.deepEqual(after.workloads().map((w) => w.id), [fresh.id]);
-    assert.notEqual(alive.id, fresh.id);
+    assert.equal(after.restore([...saved, tampered, ...odd], { graceMs: 4_000 }), 2);
+    assert.deepEqual(after.workloads().map((w) => w.id).sort(), [lapsed.id, fresh.id].sort());
+    for (const w of after.workloads()) assert.equal(w.leaseExpiresAt, clock.now() + 14_000);
+    clock.advance(13_999);
+    assert.equal(after.expire(), 0);
     // The restored workload keeps its id, so its sidecar's keep-alives still find it.
     after.keepAlive(fresh.id, id('default', 'details'));
+    clock.advance(1);
+    assert.equal(after.expire(), 1);
+    assert.deepEqual(after.workloads().map((w) => w.id), [fresh.id]);
   });
 });

@@ -149,19 +149,23 @@ export class ServiceRegistry {
   }
 
   /**
-   * Loads workloads saved by an earlier run (e.g. `workloads()` written to disk), keeping only
-   * those whose lease has not run out, so a restarted control plane serves the same endpoints
-   * while sidecars reconnect. Each entry is validated like a new registration.
+   * Loads workloads saved by an earlier run (e.g. `workloads()` written to disk), so a restarted
+   * control plane serves the same endpoints while sidecars reconnect. Each entry is validated like
+   * a new registration and keeps its id (its sidecar's keep-alives still find it), and each gets a
+   * fresh lease of `leaseMs + graceMs` from now, whatever its saved deadline: its sidecar could not
+   * renew while the control plane was down (etcd resets its leases' TTLs on a leader change for the
+   * same reason). `graceMs` covers the longest a sidecar waits between reconnect attempts. A
+   * workload that is really gone simply lets the fresh lease run out.
    */
-  restore(saved: readonly Workload[]): number {
-    const now = this.#clock.now();
+  restore(saved: readonly Workload[], opts: { graceMs?: number } = {}): number {
+    const leaseExpiresAt = this.#clock.now() + this.#leaseMs + (opts.graceMs ?? 0);
     let restored = 0;
     for (const w of saved) {
-      if (typeof w.leaseExpiresAt !== 'number' || w.leaseExpiresAt <= now || typeof w.id !== 'string') continue;
+      if (typeof w !== 'object' || w === null || typeof w.id !== 'string' || typeof w.spiffeId !== 'string') continue;
       try {
         const reg = validateRegistration(w);
         this.#authorize(reg, w.spiffeId);
-        this.#workloads.set(w.id, { ...reg, id: w.id, spiffeId: w.spiffeId, leaseExpiresAt: w.leaseExpiresAt });
+        this.#workloads.set(w.id, { ...reg, id: w.id, spiffeId: w.spiffeId, leaseExpiresAt });
         restored++;
       } catch {
         // A saved entry that no longer validates is dropped; its sidecar registers again.

@@ -37,6 +37,8 @@ export interface SidecarOptions {
   drainTimeoutMs?: number;
   /** Keeps the SVID and the last accepted snapshot here, to restart without the control plane. */
   stateDir?: string;
+  /** How long first contact retries a control plane that is not reachable yet (default 3 min). */
+  firstContactWaitMs?: number;
   logger: Logger;
 }
 
@@ -72,6 +74,7 @@ export class Sidecar {
       controlPlane: opts.controlPlane,
       token: opts.token,
       ttlSeconds: opts.ttlSeconds,
+      firstContactWaitMs: opts.firstContactWaitMs,
       log: (level, event, fields) => opts.logger.log(level, event, fields),
       accept: (snapshot) => this.#accept(snapshot, true),
     });

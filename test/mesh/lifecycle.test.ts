@@ -152,8 +152,8 @@ describe('mesh lifecycle', { timeout: 240_000 }, () => {
     // A valid token but nobody listening at the control-plane address.
     const { runWeft } = await import('../helpers/cli.js');
     const token = (await runWeft(['token', 'create', '--data-dir', mesh.dataDir, '-n', 'default', '--service-account', 'details'])).stdout.trim();
-    const p = startWeft('unreachable', ['sidecar', '--control-plane', '127.0.0.1:9', '--token-env', 'T', '--namespace', 'default', '--service', 'details', '--inbound', '127.0.0.1:0', '--app', '127.0.0.1:1'], { T: token });
+    const p = startWeft('unreachable', ['sidecar', '--control-plane', '127.0.0.1:9', '--token-env', 'T', '--namespace', 'default', '--service', 'details', '--inbound', '127.0.0.1:0', '--app', '127.0.0.1:1', '--wait-for-control-plane', '0'], { T: token });
     assert.equal(await p.exited, 1, p.output());
-    assert.match(p.output(), /cannot reach the control plane at 127\.0\.0\.1:9: ECONNREFUSED/);
+    assert.match(p.output(), /gave up on the control plane at 127\.0\.0\.1:9 after 1 attempt over 0 s \(--wait-for-control-plane\): cannot reach the control plane at 127\.0\.0\.1:9: ECONNREFUSED/);
   });
 });

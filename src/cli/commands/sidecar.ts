@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { Sidecar } from '../../sidecar/index.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { WeftError } from '../../lib/errors.js';
+import { isWeftError, WeftError } from '../../lib/errors.js';
+import { parseDuration } from '../../lib/duration.js';
 import { waitForSignal } from './control-plane.js';
 import { hostPortOption, UsageError, type HostPort } from '../output.js';
 
@@ -22,6 +23,7 @@ interface SidecarFlags {
   advertise?: string;
   svidTtl?: number;
   stateDir?: string;
+  waitForControlPlane: number;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -42,6 +44,7 @@ export function registerSidecarCommand(program: Command): void {
     .option('--labels <k=v,...>', 'labels of the workload', labelsOption, {})
     .option('--advertise <address>', 'address other sidecars reach the inbound listener on')
     .option('--state-dir <dir>', 'keep the SVID (key 0600) and the last accepted snapshot here, to restart while the control plane is down')
+    .option('--wait-for-control-plane <duration>', 'at first start, how long to keep retrying a control plane that is not reachable yet, with backoff (0: try once); a refused token is never retried', waitOption, parseDuration('3m'))
     .option('--svid-ttl <seconds>', 'requested SVID lifetime in seconds (default: the CA\'s)', (v) => Number(portLike(v, 'seconds')))
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
     .action(async (flags: SidecarFlags) => {
@@ -61,6 +64,7 @@ export function registerSidecarCommand(program: Command): void {
         advertise: flags.advertise,
         ttlSeconds: flags.svidTtl,
         stateDir: flags.stateDir,
+        firstContactWaitMs: flags.waitForControlPlane,
         logger,
       });
       if (sidecar.agent.spiffeId.split('/ns/')[1]?.split('/')[0] !== flags.namespace) {
@@ -100,6 +104,15 @@ function portOption(value: string): number {
   const n = portLike(value, 'a port');
   if (n > 65535) throw new InvalidArgumentError(`"${value}" is not a port`);
   return n;
+}
+
+function waitOption(value: string): number {
+  try {
+    return parseDuration(value === '0' ? '0s' : value);
+  } catch (err) {
+    if (isWeftError(err)) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 function labelsOption(value: string): Record<string, string> {
