@@ -342,7 +342,7 @@ export class ControlPlane {
 
   /** The store, and a snapshot recomputation after each of its changes. */
   async #openStore(): Promise<void> {
-    this.#store = this.#opts.store ?? (await DirectoryConfigStore.open(join(this.#opts.dataDir, 'config'), { clock: this.#clock }));
+    this.#store = this.#opts.store ?? (await DirectoryConfigStore.open(join(this.#opts.dataDir, 'config'), { clock: this.#clock, log: (event, fields) => this.#log(event, fields) }));
     this.#store.watch((event) => {
       if (event.type === 'invalid') this.#log('config.file_invalid', { file: event.file, issues: event.issues.map((i) => `${i.line}:${i.column}: ${i.path}: ${i.message}`) });
       else if (event.source === 'file') this.#log('config.file_changed', { change: event.type, resource: event.key, revision: event.revision });

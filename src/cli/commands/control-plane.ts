@@ -27,7 +27,7 @@ export function registerControlPlaneCommand(program: Command): void {
         admin: opts.admin,
         trustDomain: opts.trustDomain,
         leaseMs: opts.lease,
-        log: (event, fields) => logger.log(event.endsWith('refused') ? 'warn' : 'info', event, fields),
+        log: (event, fields) => logger.log(/(refused|failed|too_large|pending)$/.test(event) ? 'warn' : 'info', event, fields),
       });
       await cp.start();
       logger.log('info', 'control_plane.started', {
