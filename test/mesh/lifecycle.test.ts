@@ -11,7 +11,7 @@ async function certsOf(adminPort: number): Promise<{ serial: string; rotations: 
   return (await res.json()) as { serial: string; rotations: number; notAfter: string };
 }
 
-describe('mesh lifecycle', { timeout: 240_000 }, () => {
+describe('mesh lifecycle', { timeout: 900_000 }, () => {
   const tmp = tempDir();
   let mesh: Mesh;
 
