@@ -15,7 +15,7 @@ import { parseCertificatesPem, verifyX509Svid, bundleFromPem } from '../identity
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, isWeftError } from '../lib/errors.js';
 import { parseDuration } from '../lib/duration.js';
-import { ServiceRegistry, type ServiceProtocol } from '../registry/index.js';
+import { ServiceRegistry, type RegistryLimits, type ServiceProtocol } from '../registry/index.js';
 import {
   DiscoveryService,
   IdentityService,
@@ -55,6 +55,10 @@ export interface ControlPlaneOptions {
   /** Trust domain of a CA created on first start; an existing CA keeps its own. */
   trustDomain?: string;
   leaseMs?: number;
+  /** What one identity may register (count, bytes added to others' snapshots). */
+  limits?: Partial<RegistryLimits>;
+  /** The largest snapshot sent; a larger one fails for its workload alone. */
+  maxSnapshotBytes?: number;
   clock?: Clock;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -76,6 +80,8 @@ const CODE_BY_ERROR: Record<string, status> = {
   WEFT_REGISTRATION_INVALID: status.INVALID_ARGUMENT,
   WEFT_REGISTRATION_FORBIDDEN: status.PERMISSION_DENIED,
   WEFT_WORKLOAD_NOT_FOUND: status.NOT_FOUND,
+  WEFT_REGISTRATION_LIMIT: status.RESOURCE_EXHAUSTED,
+  WEFT_REGISTRATION_TOO_LARGE: status.RESOURCE_EXHAUSTED,
 };
 
 /**
@@ -110,7 +116,7 @@ export class ControlPlane {
       ? CertificateAuthority.init(opts.dataDir, { trustDomain: opts.trustDomain, clock: this.#clock })
       : CertificateAuthority.open(opts.dataDir, { clock: this.#clock });
     this.tokens = JoinTokenStore.open(opts.dataDir, { clock: this.#clock });
-    this.registry = new ServiceRegistry({ trustDomain: this.ca.trustDomain, clock: this.#clock, leaseMs: opts.leaseMs });
+    this.registry = new ServiceRegistry({ trustDomain: this.ca.trustDomain, clock: this.#clock, leaseMs: opts.leaseMs, limits: opts.limits });
     this.#serving = new ServingIdentity(this.ca, this.#clock);
     this.#registryFile = new RegistryFile(join(opts.dataDir, 'registry.json'), this.registry, (event, fields) => this.#log(event, fields));
     this.#registryFile.restore();
@@ -120,7 +126,7 @@ export class ControlPlane {
       trustBundle: () => parseCertificatesPem(this.ca.bundlePem()),
       resources: () => this.#resources,
     });
-    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log });
+    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log, maxSnapshotBytes: opts.maxSnapshotBytes });
     this.registry.onChange(() => {
       this.#registryFile.saveSoon();
       this.#publisher.changed();

@@ -4,6 +4,9 @@ import { ControlPlane } from '../../controlplane/server.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { DEFAULT_DATA_DIR, durationOption, hostPortOption, type HostPort } from '../output.js';
 import { parseDuration } from '../../lib/duration.js';
+import { MAX_SNAPSHOT_BYTES } from '../../api/limits.js';
+import { DEFAULT_REGISTRY_LIMITS } from '../../registry/index.js';
+import { countOption } from './limits-options.js';
 
 /** `weft control-plane`: the CA, join-token checks and the service registry, serving sidecars. */
 export function registerControlPlaneCommand(program: Command): void {
@@ -15,11 +18,14 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--admin <host:port>', 'admin address: health and readiness (HTTP), admin API (TLS)', hostPortOption, { host: '127.0.0.1', port: 15000 })
     .option('--trust-domain <name>', 'trust domain of a CA created on first start (an existing CA keeps its own)')
     .option('--lease <duration>', 'how long a registration lives without a keep-alive', durationOption, parseDuration('15s'))
+    .option('--max-registrations-per-identity <n>', 'registrations (replicas) one workload identity may hold at once', countOption(1), DEFAULT_REGISTRY_LIMITS.maxRegistrationsPerIdentity)
+    .option('--max-endpoint-bytes-per-identity <bytes>', "bytes one identity's registrations may add to every other workload's snapshot", countOption(1024), DEFAULT_REGISTRY_LIMITS.maxBytesPerIdentity)
+    .option('--max-snapshot-size <bytes>', `largest snapshot sent; a larger one fails for its workload alone (at most ${MAX_SNAPSHOT_BYTES}, what a sidecar accepts)`, countOption(1024, MAX_SNAPSHOT_BYTES), MAX_SNAPSHOT_BYTES)
     .addHelpText(
       'after',
       '\nHealth: GET /healthz on the admin address; readiness: GET /healthz/ready (plain HTTP).\nThe admin API on the same address is TLS only; DIR/admin.conf (0600) holds its address, the CA\nfingerprint and the admin token, for `weft apply/get/delete/analyze/status --config DIR/admin.conf`.\nStops cleanly on SIGTERM or SIGINT.',
     )
-    .action(async (opts: { dataDir: string; listen: HostPort; admin: HostPort; trustDomain?: string; lease: number }) => {
+    .action(async (opts: { dataDir: string; listen: HostPort; admin: HostPort; trustDomain?: string; lease: number; maxRegistrationsPerIdentity: number; maxEndpointBytesPerIdentity: number; maxSnapshotSize: number }) => {
       const logger = createLogger('control-plane');
       const cp = new ControlPlane({
         dataDir: opts.dataDir,
@@ -27,6 +33,8 @@ export function registerControlPlaneCommand(program: Command): void {
         admin: opts.admin,
         trustDomain: opts.trustDomain,
         leaseMs: opts.lease,
+        limits: { maxRegistrationsPerIdentity: opts.maxRegistrationsPerIdentity, maxBytesPerIdentity: opts.maxEndpointBytesPerIdentity },
+        maxSnapshotBytes: opts.maxSnapshotSize,
         log: (event, fields) => logger.log(/(refused|failed|too_large|pending)$/.test(event) ? 'warn' : 'info', event, fields),
       });
       await cp.start();

@@ -104,7 +104,7 @@ describe('directory store: I/O errors are never read as "the file is gone"', () 
         assert.deepEqual(events, []);
         faults.length = 0;
         store.rescan();
-        assert.deepEqual(events.map((e) => [e.type, 'key' in e ? e.key : '']), [['modified', 'AuthorizationPolicy/shop/a']]);
+        assert.deepEqual((events as StoreEvent[]).map((e) => [e.type, 'key' in e ? e.key : '']), [['modified', 'AuthorizationPolicy/shop/a']]);
         assert.equal((await store.list()).length, 2);
       });
     }
@@ -113,7 +113,7 @@ describe('directory store: I/O errors are never read as "the file is gone"', () 
   test('ok/ENOENT does mean gone: a deleted file deletes its resource', async () => {
     unlinkSync(FILE(dir, 'b'));
     store.rescan();
-    assert.deepEqual(events.map((e) => [e.type, 'key' in e ? e.key : '']), [['deleted', 'AuthorizationPolicy/shop/b']]);
+    assert.deepEqual((events as StoreEvent[]).map((e) => [e.type, 'key' in e ? e.key : '']), [['deleted', 'AuthorizationPolicy/shop/b']]);
   });
 
   test('fail/a missing resources directory is a broken data directory, not "every file deleted"', async () => {
@@ -169,7 +169,7 @@ describe('directory store: I/O errors are never read as "the file is gone"', () 
     assert.equal((await store.list()).length, 2);
     faults.length = 0;
     while (events.length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(events.map((e) => [e.type, 'key' in e ? e.key : '']), [['deleted', 'AuthorizationPolicy/shop/b']]);
+    assert.deepEqual((events as StoreEvent[]).map((e) => [e.type, 'key' in e ? e.key : '']), [['deleted', 'AuthorizationPolicy/shop/b']]);
     assert.ok(logs.some((l) => l.event === 'config.rescan_recovered'));
   });
 
