@@ -116,7 +116,8 @@ describe('first contact with a control plane that is not there yet', () => {
         calls++;
         throw unreachable();
       }, { ...h.opts, stopped: () => calls >= 3 }),
-      /after 3 attempts/,
+      /cannot reach the control plane/,
     );
+    assert.equal(calls, 3);
   });
 });

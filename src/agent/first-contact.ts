@@ -51,10 +51,10 @@ export async function withFirstContactRetry<T>(attempt: () => Promise<T>, opts: 
       if (n > 1) opts.log?.('info', 'control_plane.reached', { address: opts.address, attempts: n });
       return result;
     } catch (err) {
-      if (!isUnreachable(err)) throw err;
+      if (!isUnreachable(err) || opts.stopped?.()) throw err;
       const left = deadline - clock.now();
       const reason = describeError(err);
-      if (left <= 0 || opts.stopped?.()) {
+      if (left <= 0) {
         throw new AgentError(
           'WEFT_CONTROL_PLANE_UNREACHABLE',
           `gave up on the control plane at ${opts.address} after ${n} attempt${n === 1 ? '' : 's'} over ${Math.round(opts.waitMs / 1000)} s (--wait-for-control-plane): ${reason}`,
@@ -65,6 +65,7 @@ export async function withFirstContactRetry<T>(attempt: () => Promise<T>, opts: 
       opts.log?.('warn', 'control_plane.unreachable', { address: opts.address, attempt: n, reason, retryInMs: delay, giveUpInMs: left });
       cap = Math.min(SIDECAR_RECONNECT_MAX_MS, cap * 2);
       await sleep(delay);
+      if (opts.stopped?.()) throw err;
     }
   }
 }
