@@ -13,6 +13,7 @@ import {
   type SignCertificateResponse,
   type SubscribeRequest,
 } from '../api/control-plane-api.js';
+import { MAX_SNAPSHOT_BYTES } from '../api/limits.js';
 import { systemClock } from '../lib/clock.js';
 import { AgentError } from './errors.js';
 
@@ -57,6 +58,7 @@ export class ControlPlaneClient {
     const options = {
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.max_receive_message_length': MAX_SNAPSHOT_BYTES,
       ...(isIP(host) ? { 'grpc.ssl_target_name_override': CONTROL_PLANE_SNI } : {}),
     };
     this.#identity = new IdentityService(address, creds, options);

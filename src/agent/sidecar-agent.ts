@@ -6,9 +6,11 @@ import type { MeshSnapshot, RegisterRequest, SignCertificateResponse, SubscribeR
 import { certificatesToPem, parseCertificatesPem } from '../identity/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError } from '../lib/errors.js';
+import { SIDECAR_RECONNECT_MAX_MS } from '../api/limits.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { generateWorkloadKey } from './csr.js';
 import { AgentError } from './errors.js';
+import { isUnreachable, withFirstContactRetry } from './first-contact.js';
 import { fetchPinnedRoot } from './pin-root.js';
 
 /** The workload's current X.509-SVID with its key and trust anchors, all PEM. */
@@ -35,9 +37,15 @@ export interface SidecarAgentOptions {
    * error's message and the last accepted snapshot stays. Absent: every snapshot is accepted.
    */
   accept?: (snapshot: MeshSnapshot) => void;
+  /**
+   * How long first contact keeps retrying a control plane that is not reachable (yet), with
+   * backoff; 0 tries once. Default 3 minutes. Refusals are never retried.
+   */
+  firstContactWaitMs?: number;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+/** The default bound of `firstContactWaitMs`. */
+export const DEFAULT_FIRST_CONTACT_WAIT_MS = 180_000;
 
 /**
  * The control-plane side of a sidecar: pins the CA from the join token, gets and rotates the SVID
@@ -90,22 +98,37 @@ export class SidecarAgent extends EventEmitter {
     return `${this.#opts.controlPlane.host}:${this.#opts.controlPlane.port}`;
   }
 
-  /** First contact: pin the root and get an SVID with the join token. */
+  /**
+   * First contact: pin the root and get an SVID with the join token. A control plane that is not
+   * reachable yet is retried with backoff for `firstContactWaitMs`; a refusal throws at once.
+   */
   async start(): Promise<WorkloadSvid> {
+    const key = await generateWorkloadKey(this.spiffeId);
+    const signed = await withFirstContactRetry(() => this.#firstContact(key.csrDer), {
+      waitMs: this.#opts.firstContactWaitMs ?? DEFAULT_FIRST_CONTACT_WAIT_MS,
+      address: this.address,
+      clock: this.#clock,
+      stopped: () => this.#stopped,
+      log: (level, event, fields) => this.#log(level, event, fields),
+    });
+    this.#installSvid(key.keyPem, signed);
+    return this.#svid!;
+  }
+
+  async #firstContact(csrDer: Buffer): Promise<SignCertificateResponse> {
     const { host, port } = this.#opts.controlPlane;
     const root = await fetchPinnedRoot(host, port, this.#fingerprint);
     this.#rootPem = certificatesToPem([root]);
     const bootstrap = new ControlPlaneClient(this.address, this.trustDomain, { rootPem: this.#rootPem });
     try {
-      const key = await generateWorkloadKey(this.spiffeId);
-      const signed = await bootstrap.signCertificate(key.csrDer, this.#opts.token, this.#opts.ttlSeconds).catch((err: ServiceError) => {
-        throw new AgentError('WEFT_CONTROL_PLANE_REFUSED', `the control plane refused the join token: ${err.details || err.message}`, { cause: err });
+      return await bootstrap.signCertificate(csrDer, this.#opts.token, this.#opts.ttlSeconds).catch((err: ServiceError) => {
+        const reason = err.details || err.message;
+        if (isUnreachable(err)) throw new AgentError('WEFT_CONTROL_PLANE_UNREACHABLE', `the control plane at ${this.address} is not serving: ${reason}`, { cause: err });
+        throw new AgentError('WEFT_CONTROL_PLANE_REFUSED', `the control plane refused the join token: ${reason}`, { cause: err });
       });
-      this.#installSvid(key.keyPem, signed);
     } finally {
       bootstrap.close();
     }
-    return this.#svid!;
   }
 
   /**
@@ -221,7 +244,10 @@ export class SidecarAgent extends EventEmitter {
       this.connected = true;
     } catch (err) {
       const e = err as ServiceError;
-      if (e.code === status.PERMISSION_DENIED || e.code === status.INVALID_ARGUMENT) {
+      // A registration over a limit is refused at first start; later (a reconnect while stale
+      // registrations of the same identity still hold their leases) it is retried.
+      const refused = e.code === status.PERMISSION_DENIED || e.code === status.INVALID_ARGUMENT || (e.code === status.RESOURCE_EXHAUSTED && this.listenerCount('fatal') > 0);
+      if (refused) {
         const fatal = new AgentError('WEFT_CONTROL_PLANE_REFUSED', `registration refused: ${e.details || e.message}`, { cause: err });
         if (this.listenerCount('fatal') > 0) this.emit('fatal', fatal);
         else this.#log('error', 'registration.refused', { reason: fatal.message });
@@ -289,7 +315,7 @@ export class SidecarAgent extends EventEmitter {
       this.emit('disconnected', reason);
       this.#log('warn', 'control_plane.disconnected', { reason });
     }
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 200 : this.#backoffMs * 2);
+    this.#backoffMs = Math.min(SIDECAR_RECONNECT_MAX_MS, this.#backoffMs === 0 ? 200 : this.#backoffMs * 2);
     const delay = this.#backoffMs / 2 + randomInt(0, Math.ceil(this.#backoffMs / 2) + 1);
     this.#stream = undefined;
     this.#after(delay, () => void this.#connect());

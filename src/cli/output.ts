@@ -27,11 +27,12 @@ export function durationOption(value: string): number {
   }
 }
 
-/** A commander option parser for a count (a positive integer, at most `max`). */
-export function countOption(max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+/** A commander option parser for a whole number from `min` (default 1) to `max`. */
+export function countOption(range: { min?: number; max?: number } = {}): (value: string) => number {
+  const { min = 1, max = Number.MAX_SAFE_INTEGER } = range;
   return (value) => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`"${value}" is not a whole number from 1 to ${max}`);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`"${value}" is not a whole number from ${min} to ${max}`);
     return n;
   };
 }

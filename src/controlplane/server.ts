@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Metadata,
@@ -15,8 +14,7 @@ import { parseCertificatesPem, verifyX509Svid, bundleFromPem } from '../identity
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, isWeftError } from '../lib/errors.js';
 import { parseDuration } from '../lib/duration.js';
-import { writeFileAtomic } from '../lib/files.js';
-import { ServiceRegistry, type ServiceProtocol, type Workload } from '../registry/index.js';
+import { ServiceRegistry, type RegistryLimits, type ServiceProtocol } from '../registry/index.js';
 import {
   DiscoveryService,
   IdentityService,
@@ -39,6 +37,7 @@ import { authzCheck, parseAuthzCheck } from './admin/authz-check.js';
 import type { AdminListener } from './admin/listener.js';
 import { SnapshotPublisher, type SubscriberStatus } from './discovery/publisher.js';
 import { SnapshotBuilder } from './discovery/snapshot-builder.js';
+import { RegistryFile } from './registry-file.js';
 import { ServingIdentity } from './serving-identity.js';
 import { revokeSvids, type RevokeResult, type RevokeTarget } from './revoke-svids.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
@@ -62,6 +61,10 @@ export interface ControlPlaneOptions {
   limits?: ConnectionLimits;
   /** Bounds of gRPC connections without a verified client certificate (first contact). */
   unauthenticated?: UnauthenticatedLimits;
+  /** What one identity may register (count, bytes added to others' snapshots). */
+  registryLimits?: Partial<RegistryLimits>;
+  /** The largest snapshot sent; a larger one fails for its workload alone. */
+  maxSnapshotBytes?: number;
   clock?: Clock;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -86,6 +89,8 @@ const CODE_BY_ERROR: Record<string, status> = {
   WEFT_TOKEN_RESERVED_IDENTITY: status.PERMISSION_DENIED,
   WEFT_CA_RENEWAL_REFUSED: status.PERMISSION_DENIED,
   WEFT_CA_CERT_REVOKED: status.PERMISSION_DENIED,
+  WEFT_REGISTRATION_LIMIT: status.RESOURCE_EXHAUSTED,
+  WEFT_REGISTRATION_TOO_LARGE: status.RESOURCE_EXHAUSTED,
 };
 
 /**
@@ -113,8 +118,7 @@ export class ControlPlane {
   #unwatch: (() => void) | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #ready = false;
-  readonly #registryFile: string;
-  #saveTimer: NodeJS.Timeout | undefined;
+  readonly #registryFile: RegistryFile;
   port = 0;
   adminPort = 0;
 
@@ -125,10 +129,10 @@ export class ControlPlane {
       ? CertificateAuthority.init(opts.dataDir, { trustDomain: opts.trustDomain, clock: this.#clock })
       : CertificateAuthority.open(opts.dataDir, { clock: this.#clock });
     this.tokens = JoinTokenStore.open(opts.dataDir, { clock: this.#clock });
-    this.registry = new ServiceRegistry({ trustDomain: this.ca.trustDomain, clock: this.#clock, leaseMs: opts.leaseMs });
+    this.registry = new ServiceRegistry({ trustDomain: this.ca.trustDomain, clock: this.#clock, leaseMs: opts.leaseMs, limits: opts.registryLimits });
     this.#serving = new ServingIdentity(this.ca, this.#clock);
-    this.#registryFile = join(opts.dataDir, 'registry.json');
-    this.#restoreRegistry();
+    this.#registryFile = new RegistryFile(join(opts.dataDir, 'registry.json'), this.registry, (event, fields) => this.#log(event, fields));
+    this.#registryFile.restore();
     this.#builder = new SnapshotBuilder({
       registry: this.registry,
       trustDomain: this.ca.trustDomain,
@@ -136,9 +140,9 @@ export class ControlPlane {
       resources: () => this.#resources,
       revocations: () => ({ version: this.ca.lifecycle.revoked.version, serials: this.ca.lifecycle.revoked.serials() }),
     });
-    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log });
+    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log, maxSnapshotBytes: opts.maxSnapshotBytes });
     this.registry.onChange(() => {
-      this.#saveRegistrySoon();
+      this.#registryFile.saveSoon();
       this.#publisher.changed();
     });
     this.#grpc.addService(IdentityService.service, { signCertificate: this.#signCertificate.bind(this) });
@@ -166,10 +170,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.#ready = false;
     clearInterval(this.#expiry);
-    if (this.#saveTimer) {
-      clearTimeout(this.#saveTimer);
-      this.#saveRegistry();
-    }
+    this.#registryFile.flush();
+    this.#registryFile.close();
     this.#serving.stop();
     this.#publisher.close();
     await new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
@@ -273,7 +275,7 @@ export class ControlPlane {
       const caller = this.#authenticate(call);
       this.registry.keepAlive(call.request.workloadId, caller.spiffeId);
       this.#publisher.touch(call.request.workloadId);
-      this.#saveRegistrySoon();
+      this.#registryFile.saveSoon();
       callback(null, { leaseSeconds: Math.ceil(this.registry.leaseMs / 1000) });
     } catch (err) {
       this.#fail(callback, err, status.INVALID_ARGUMENT);
@@ -332,36 +334,6 @@ export class ControlPlane {
     });
   }
 
-  // === registry persistence ===
-
-  /** Registrations survive a restart (until their leases run out), so callers keep their endpoints. */
-  #restoreRegistry(): void {
-    if (!existsSync(this.#registryFile)) return;
-    try {
-      const saved = JSON.parse(readFileSync(this.#registryFile, 'utf8')) as { workloads: Workload[] };
-      const n = this.registry.restore(saved.workloads ?? []);
-      this.#log('registry.restored', { workloads: n });
-    } catch (err) {
-      this.#log('registry.restore_failed', { file: this.#registryFile, reason: describeError(err) });
-    }
-  }
-
-  /**
-   * Registrations and lease renewals are saved in batches (a storm of a thousand registrations is
-   * one write, not a thousand); a restart within a lease still finds them alive.
-   */
-  #saveRegistrySoon(): void {
-    if (this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = undefined;
-      this.#saveRegistry();
-    }, 250).unref();
-  }
-
-  #saveRegistry(): void {
-    writeFileAtomic(this.#registryFile, `${JSON.stringify({ workloads: this.registry.workloads() })}\n`, 0o600);
-  }
-
   // === shared ===
 
   /** The caller's identity from its client certificate, which must be a valid SVID of this CA now. */
@@ -410,7 +382,7 @@ export class ControlPlane {
 
   /** The store, and a snapshot recomputation after each of its changes. */
   async #openStore(): Promise<void> {
-    this.#store = this.#opts.store ?? (await DirectoryConfigStore.open(join(this.#opts.dataDir, 'config'), { clock: this.#clock }));
+    this.#store = this.#opts.store ?? (await DirectoryConfigStore.open(join(this.#opts.dataDir, 'config'), { clock: this.#clock, log: (event, fields) => this.#log(event, fields) }));
     this.#store.watch((event) => {
       if (event.type === 'invalid') this.#log('config.file_invalid', { file: event.file, issues: event.issues.map((i) => `${i.line}:${i.column}: ${i.path}: ${i.message}`) });
       else if (event.source === 'file') this.#log('config.file_changed', { change: event.type, resource: event.key, revision: event.revision });

@@ -1,2 +1,4 @@
 export * from './errors.js';
 export * from './service-registry.js';
+export * from './labels.js';
+export * from './limits.js';

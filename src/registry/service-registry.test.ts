@@ -102,20 +102,80 @@ describe('ServiceRegistry', () => {
     assert.equal(r.version, v0 + 3);
   });
 
-  test('restore() brings back unexpired registrations and drops expired or invalid ones', () => {
+  test('restore() gives every valid saved registration a fresh lease and drops invalid ones', () => {
     const clock = new FrozenClock();
     const before = new ServiceRegistry({ trustDomain: TD, clock, leaseMs: 10_000 });
-    const alive = before.register(reg({ inboundPort: 1 }), id('default', 'details'));
+    const lapsed = before.register(reg({ inboundPort: 1 }), id('default', 'details'));
     clock.advance(5_000);
     const fresh = before.register(reg({ inboundPort: 2 }), id('default', 'details'));
     const saved = JSON.parse(JSON.stringify(before.workloads())) as ReturnType<ServiceRegistry['workloads']>;
     const tampered = { ...fresh, id: 'forged', spiffeId: id('default', 'rogue') };
-    clock.advance(6_000); // alive's lease has run out, fresh's has not
+    const odd = [null, 7, { id: 3 }, { ...fresh, id: 'x', services: 'details' }] as unknown as typeof saved;
+    // The outage outlasts both saved leases: their sidecars could not renew meanwhile.
+    clock.advance(60_000);
     const after = new ServiceRegistry({ trustDomain: TD, clock, leaseMs: 10_000 });
-    assert.equal(after.restore([...saved, tampered]), 1);
-    assert.deepEqual(after.workloads().map((w) => w.id), [fresh.id]);
-    assert.notEqual(alive.id, fresh.id);
+    assert.equal(after.restore([...saved, tampered, ...odd], { graceMs: 4_000 }), 2);
+    assert.deepEqual(after.workloads().map((w) => w.id).sort(), [lapsed.id, fresh.id].sort());
+    for (const w of after.workloads()) assert.equal(w.leaseExpiresAt, clock.now() + 14_000);
+    clock.advance(13_999);
+    assert.equal(after.expire(), 0);
     // The restored workload keeps its id, so its sidecar's keep-alives still find it.
     after.keepAlive(fresh.id, id('default', 'details'));
+    clock.advance(1);
+    assert.equal(after.expire(), 1);
+    assert.deepEqual(after.workloads().map((w) => w.id), [fresh.id]);
+  });
+});
+
+describe('ServiceRegistry limits', () => {
+  const many = (n: number, width: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${'p'.repeat(200)}.io/${String(i).padStart(width, 'k')}`, 'v'.repeat(63)]));
+
+  test('fail/an identity holds at most --max-registrations-per-identity registrations; replacing its own does not count', () => {
+    const r = new ServiceRegistry({ trustDomain: TD, limits: { maxRegistrationsPerIdentity: 3 } });
+    for (const port of [1, 2, 3]) r.register(reg({ inboundPort: port }), id('default', 'details'));
+    r.register(reg({ inboundPort: 3, labels: { app: 'details', version: 'v2' } }), id('default', 'details'));
+    assert.throws(
+      () => r.register(reg({ inboundPort: 4 }), id('default', 'details')),
+      (err: Error) => isWeftError(err, 'WEFT_REGISTRATION_LIMIT') && /already holds 3 registrations.*--max-registrations-per-identity 3/.test(err.message),
+    );
+    assert.equal(r.workloads().length, 3);
+    // Another identity has its own budget.
+    r.register(reg({ services: ['ratings'], inboundPort: 4 }), id('default', 'ratings'));
+  });
+
+  test('fail/an identity adds at most --max-endpoint-bytes-per-identity to each snapshot', () => {
+    const r = new ServiceRegistry({ trustDomain: TD, limits: { maxBytesPerIdentity: 50_000 } });
+    const big = many(64, 60); // 64 labels of the longest shapes: about 21 KB
+    r.register(reg({ inboundPort: 1, labels: big }), id('default', 'details'));
+    r.register(reg({ inboundPort: 2, labels: big }), id('default', 'details'));
+    const v = r.version;
+    assert.throws(
+      () => r.register(reg({ inboundPort: 3, labels: big }), id('default', 'details')),
+      (err: Error) => isWeftError(err, 'WEFT_REGISTRATION_TOO_LARGE') && /at most 50000 \(--max-endpoint-bytes-per-identity\)/.test(err.message),
+    );
+    assert.equal(r.version, v, 'a refused registration changes nothing');
+    // Small registrations still fit beside them.
+    r.register(reg({ inboundPort: 3 }), id('default', 'details'));
+  });
+
+  test('fail/oversized shapes of the other fields are refused', () => {
+    const r = new ServiceRegistry({ trustDomain: TD });
+    const shapes: [Partial<Registration>, RegExp][] = [
+      [{ ports: Array.from({ length: 65 }, (_, i) => ({ name: 'http', port: i + 1, protocol: 'HTTP' as const })) }, /65 ports; a workload has at most 64/],
+      [{ ports: [{ name: 'x'.repeat(100_000), port: 1, protocol: 'HTTP' }] }, /ports\[0\]\.name: .* is not empty or a DNS label/],
+      [{ labels: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 'v'.repeat(63)])) }, /20000 labels; a workload has at most 64/],
+    ];
+    for (const [over, message] of shapes) {
+      assert.throws(() => r.register(reg(over), id('default', 'details')), (err: Error) => isWeftError(err, 'WEFT_REGISTRATION_INVALID') && message.test(err.message) && err.message.length < 400);
+    }
+    assert.equal(r.workloads().length, 0);
+  });
+
+  test('restore() keeps an identity within its limits too', () => {
+    const clock = new FrozenClock();
+    const before = new ServiceRegistry({ trustDomain: TD, clock });
+    for (const port of [1, 2, 3]) before.register(reg({ inboundPort: port }), id('default', 'details'));
+    const after = new ServiceRegistry({ trustDomain: TD, clock, limits: { maxRegistrationsPerIdentity: 2 } });
+    assert.equal(after.restore(before.workloads()), 2);
   });
 });

@@ -4,6 +4,8 @@ import { parseSpiffeId, workloadOf } from '../identity/spiffe-id.js';
 import type { Clock } from '../lib/clock.js';
 import { systemClock } from '../lib/clock.js';
 import { RegistryError } from './errors.js';
+import { validateLabels } from './labels.js';
+import { checkIdentityLimits, DEFAULT_REGISTRY_LIMITS, MAX_PORTS, type RegistryLimits } from './limits.js';
 
 export const SERVICE_PROTOCOLS = ['HTTP', 'HTTP2', 'GRPC', 'TCP'] as const;
 export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
@@ -48,8 +50,8 @@ export interface ServiceView {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** A port's name: empty, or a DNS label. */
+const PORT_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
 
 /**
  * The service registry: which workloads run, which services they serve, and where. Registrations
@@ -63,12 +65,14 @@ export class ServiceRegistry {
   readonly #trustDomain: string;
   readonly #clock: Clock;
   readonly #leaseMs: number;
+  readonly #limits: RegistryLimits;
   readonly #workloads = new Map<string, Workload>();
   readonly #listeners = new Set<() => void>();
   #version = 1;
 
-  constructor(opts: { trustDomain: string; clock?: Clock; leaseMs?: number }) {
+  constructor(opts: { trustDomain: string; clock?: Clock; leaseMs?: number; limits?: Partial<RegistryLimits> }) {
     this.#trustDomain = opts.trustDomain;
+    this.#limits = { ...DEFAULT_REGISTRY_LIMITS, ...opts.limits };
     this.#clock = opts.clock ?? systemClock;
     this.#leaseMs = opts.leaseMs ?? 30_000;
   }
@@ -92,14 +96,15 @@ export class ServiceRegistry {
    * and port again replaces its earlier registration (a restarted sidecar).
    *
    * @throws RegistryError WEFT_REGISTRATION_INVALID for malformed fields, WEFT_REGISTRATION_FORBIDDEN
-   *   when the identity may not serve a service it names.
+   *   when the identity may not serve a service it names, WEFT_REGISTRATION_LIMIT or
+   *   WEFT_REGISTRATION_TOO_LARGE when the identity would hold more than its limits allow.
    */
   register(registration: Registration, spiffeId: string): Workload {
     const reg = validateRegistration(registration);
     this.#authorize(reg, spiffeId);
-    for (const [id, w] of this.#workloads) {
-      if (w.spiffeId === spiffeId && w.address === reg.address && w.inboundPort === reg.inboundPort) this.#workloads.delete(id);
-    }
+    const replaced = (w: Workload) => w.spiffeId === spiffeId && w.address === reg.address && w.inboundPort === reg.inboundPort;
+    checkIdentityLimits(this.#heldBy(spiffeId).filter((w) => !replaced(w)), reg, spiffeId, this.#limits);
+    for (const [id, w] of this.#workloads) if (replaced(w)) this.#workloads.delete(id);
     const workload: Workload = {
       ...reg,
       id: randomBytes(9).toString('base64url'),
@@ -149,19 +154,24 @@ export class ServiceRegistry {
   }
 
   /**
-   * Loads workloads saved by an earlier run (e.g. `workloads()` written to disk), keeping only
-   * those whose lease has not run out, so a restarted control plane serves the same endpoints
-   * while sidecars reconnect. Each entry is validated like a new registration.
+   * Loads workloads saved by an earlier run (e.g. `workloads()` written to disk), so a restarted
+   * control plane serves the same endpoints while sidecars reconnect. Each entry is validated like
+   * a new registration and keeps its id (its sidecar's keep-alives still find it), and each gets a
+   * fresh lease of `leaseMs + graceMs` from now, whatever its saved deadline: its sidecar could not
+   * renew while the control plane was down (etcd resets its leases' TTLs on a leader change for the
+   * same reason). `graceMs` covers the longest a sidecar waits between reconnect attempts. A
+   * workload that is really gone simply lets the fresh lease run out.
    */
-  restore(saved: readonly Workload[]): number {
-    const now = this.#clock.now();
+  restore(saved: readonly Workload[], opts: { graceMs?: number } = {}): number {
+    const leaseExpiresAt = this.#clock.now() + this.#leaseMs + (opts.graceMs ?? 0);
     let restored = 0;
     for (const w of saved) {
-      if (typeof w.leaseExpiresAt !== 'number' || w.leaseExpiresAt <= now || typeof w.id !== 'string') continue;
+      if (typeof w !== 'object' || w === null || typeof w.id !== 'string' || typeof w.spiffeId !== 'string') continue;
       try {
         const reg = validateRegistration(w);
         this.#authorize(reg, w.spiffeId);
-        this.#workloads.set(w.id, { ...reg, id: w.id, spiffeId: w.spiffeId, leaseExpiresAt: w.leaseExpiresAt });
+        checkIdentityLimits(this.#heldBy(w.spiffeId), reg, w.spiffeId, this.#limits);
+        this.#workloads.set(w.id, { ...reg, id: w.id, spiffeId: w.spiffeId, leaseExpiresAt });
         restored++;
       } catch {
         // A saved entry that no longer validates is dropped; its sidecar registers again.
@@ -219,6 +229,10 @@ export class ServiceRegistry {
     }
   }
 
+  #heldBy(spiffeId: string): Workload[] {
+    return [...this.#workloads.values()].filter((w) => w.spiffeId === spiffeId);
+  }
+
   #own(workloadId: string, spiffeId: string): Workload {
     const w = this.#workloads.get(workloadId);
     if (!w || w.spiffeId !== spiffeId) {
@@ -245,14 +259,14 @@ export function validateRegistration(reg: Registration): Registration {
     if (!DNS_LABEL.test(s)) invalid(`services[${i}]: ${JSON.stringify(s)} is not a DNS label`);
   }
   if (new Set(reg.services).size !== reg.services.length) invalid('services: a service is listed twice');
+  if (reg.services.length > 16) invalid(`services: ${reg.services.length} services; a workload serves at most 16`);
+  if (reg.ports.length > MAX_PORTS) invalid(`ports: ${reg.ports.length} ports; a workload has at most ${MAX_PORTS}`);
   for (const [i, p] of reg.ports.entries()) {
+    if (typeof p.name !== 'string' || !PORT_NAME.test(p.name)) invalid(`ports[${i}].name: ${JSON.stringify(String(p.name).slice(0, 80))} is not empty or a DNS label`);
     if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) invalid(`ports[${i}].port: ${p.port} is not a port number`);
     if (!(SERVICE_PROTOCOLS as readonly string[]).includes(p.protocol)) invalid(`ports[${i}].protocol: ${JSON.stringify(p.protocol)} is not one of ${SERVICE_PROTOCOLS.join(', ')}`);
   }
-  for (const [k, v] of Object.entries(reg.labels)) {
-    if (!LABEL_KEY.test(k)) invalid(`labels: ${JSON.stringify(k)} is not a valid label key`);
-    if (!LABEL_VALUE.test(v)) invalid(`labels.${k}: ${JSON.stringify(v)} is not a valid label value`);
-  }
+  validateLabels(reg.labels);
   if (isIP(reg.address) === 0) invalid(`address: ${JSON.stringify(reg.address)} is not an IP address`);
   if (!Number.isInteger(reg.inboundPort) || reg.inboundPort < 1 || reg.inboundPort > 65535) invalid(`inboundPort: ${reg.inboundPort} is not a port number`);
   return reg;

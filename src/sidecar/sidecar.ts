@@ -48,6 +48,8 @@ export interface SidecarOptions {
   maxSessionsPerPeer?: number;
   /** Idle time before a mesh session is sent a PING, and how long its answer may take. */
   keepaliveIntervalMs?: number;
+  /** How long first contact retries a control plane that is not reachable yet (default 3 min). */
+  firstContactWaitMs?: number;
   logger: Logger;
   /** The logger's redaction step: learns the token locations of every snapshot put in force. */
   redactor?: Redactor;
@@ -87,6 +89,7 @@ export class Sidecar {
       controlPlane: opts.controlPlane,
       token: opts.token,
       ttlSeconds: opts.ttlSeconds,
+      firstContactWaitMs: opts.firstContactWaitMs,
       log: (level, event, fields) => opts.logger.log(level, event, fields),
       accept: (snapshot) => this.#accept(snapshot, true),
     });

@@ -7,6 +7,9 @@ import { parseDuration } from '../../lib/duration.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
 import { DEFAULT_UNAUTHENTICATED_LIMITS } from '../../controlplane/grpc-front.js';
 
+import { MAX_SNAPSHOT_BYTES } from '../../api/limits.js';
+import { DEFAULT_REGISTRY_LIMITS } from '../../registry/index.js';
+
 interface ControlPlaneFlags {
   dataDir: string;
   listen: HostPort;
@@ -17,6 +20,9 @@ interface ControlPlaneFlags {
   handshakeTimeout?: number;
   maxUnauthenticatedConnections: number;
   unauthenticatedLifetime?: number;
+  maxRegistrationsPerIdentity: number;
+  maxEndpointBytesPerIdentity: number;
+  maxSnapshotSize: number;
 }
 
 /** `weft control-plane`: the CA, join-token checks and the service registry, serving sidecars. */
@@ -33,6 +39,9 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--handshake-timeout <duration>', 'a connection that has not finished its TLS handshake or sent its first request head by then is closed (default: 10s)', durationOption)
     .option('--max-unauthenticated-connections <n>', 'gRPC connections without a client certificate (first contact) open at once', countOption(), DEFAULT_UNAUTHENTICATED_LIMITS.maxConnections)
     .option('--unauthenticated-lifetime <duration>', 'a gRPC connection without a client certificate is closed after this long (default: 30s)', durationOption)
+    .option('--max-registrations-per-identity <n>', 'registrations (replicas) one workload identity may hold at once', countOption(), DEFAULT_REGISTRY_LIMITS.maxRegistrationsPerIdentity)
+    .option('--max-endpoint-bytes-per-identity <bytes>', "bytes one identity's registrations may add to every other workload's snapshot", countOption({ min: 1024 }), DEFAULT_REGISTRY_LIMITS.maxBytesPerIdentity)
+    .option('--max-snapshot-size <bytes>', `largest snapshot sent; a larger one fails for its workload alone (at most ${MAX_SNAPSHOT_BYTES}, what a sidecar accepts)`, countOption({ min: 1024, max: MAX_SNAPSHOT_BYTES }), MAX_SNAPSHOT_BYTES)
     .addHelpText(
       'after',
       '\nHealth: GET /healthz on the admin address; readiness: GET /healthz/ready (plain HTTP).\nThe admin API on the same address is TLS only; DIR/admin.conf (0600) holds its address, the CA\nfingerprint and the admin token, for `weft apply/get/delete/analyze/status --config DIR/admin.conf`.\nStops cleanly on SIGTERM or SIGINT.',
@@ -47,7 +56,9 @@ export function registerControlPlaneCommand(program: Command): void {
         leaseMs: opts.lease,
         limits: { maxConnections: opts.maxConnections, handshakeTimeoutMs: opts.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
         unauthenticated: { maxConnections: opts.maxUnauthenticatedConnections, lifetimeMs: opts.unauthenticatedLifetime ?? DEFAULT_UNAUTHENTICATED_LIMITS.lifetimeMs },
-        log: (event, fields) => logger.log(event.endsWith('refused') ? 'warn' : 'info', event, fields),
+        registryLimits: { maxRegistrationsPerIdentity: opts.maxRegistrationsPerIdentity, maxBytesPerIdentity: opts.maxEndpointBytesPerIdentity },
+        maxSnapshotBytes: opts.maxSnapshotSize,
+        log: (event, fields) => logger.log(/(refused|failed|too_large|pending)$/.test(event) ? 'warn' : 'info', event, fields),
       });
       await cp.start();
       logger.log('info', 'control_plane.started', {

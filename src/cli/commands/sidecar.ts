@@ -3,6 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import { Sidecar } from '../../sidecar/index.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { formatMode, readJoinTokenFile } from '../../attest/index.js';
+import { isWeftError } from '../../lib/errors.js';
+import { parseDuration } from '../../lib/duration.js';
 import { waitForSignal } from './control-plane.js';
 import { countOption, durationOption, hostPortOption, UsageError, type HostPort } from '../output.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
@@ -27,6 +29,7 @@ interface SidecarFlags {
   maxStreamsPerSession: number;
   maxSessionsPerPeer: number;
   keepaliveInterval?: number;
+  waitForControlPlane: number;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -47,11 +50,12 @@ export function registerSidecarCommand(program: Command): void {
     .option('--labels <k=v,...>', 'labels of the workload', labelsOption, {})
     .option('--advertise <address>', 'address other sidecars reach the inbound listener on')
     .option('--state-dir <dir>', 'keep the SVID (key 0600) and the last accepted snapshot here, to restart while the control plane is down')
+    .option('--wait-for-control-plane <duration>', 'at first start, how long to keep retrying a control plane that is not reachable yet, with backoff (0: try once); a refused token is never retried', waitOption, parseDuration('3m'))
     .option('--svid-ttl <seconds>', 'requested SVID lifetime in seconds (default: the CA\'s)', (v) => Number(portLike(v, 'seconds')))
     .option('--max-connections <n>', 'concurrent connections per listener (inbound, outbound, admin); past it new ones are closed at once', countOption(), DEFAULT_CONNECTION_LIMITS.maxConnections)
     .option('--handshake-timeout <duration>', 'a connection that has not finished its TLS handshake or sent its first request head by then is closed (default: 10s)', durationOption)
-    .option('--max-streams-per-session <n>', 'requests and tunnels a peer sidecar may run at once on one inbound session', countOption(2 ** 31 - 1), 1000)
-    .option('--max-sessions-per-peer <n>', 'sessions opened to one peer sidecar when each is full of streams; past it requests get 503', countOption(1024), 8)
+    .option('--max-streams-per-session <n>', 'requests and tunnels a peer sidecar may run at once on one inbound session', countOption({ max: 2 ** 31 - 1 }), 1000)
+    .option('--max-sessions-per-peer <n>', 'sessions opened to one peer sidecar when each is full of streams; past it requests get 503', countOption({ max: 1024 }), 8)
     .option('--keepalive-interval <duration>', 'a mesh session idle this long is sent a PING, and closed when the answer takes as long again (default: 10s)', durationOption)
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
     .action(async (flags: SidecarFlags) => {
@@ -78,6 +82,7 @@ export function registerSidecarCommand(program: Command): void {
         maxStreamsPerSession: flags.maxStreamsPerSession,
         maxSessionsPerPeer: flags.maxSessionsPerPeer,
         keepaliveIntervalMs: flags.keepaliveInterval,
+        firstContactWaitMs: flags.waitForControlPlane,
         logger,
         redactor: logger.redactor,
       });
@@ -112,6 +117,15 @@ function portOption(value: string): number {
   const n = portLike(value, 'a port');
   if (n > 65535) throw new InvalidArgumentError(`"${value}" is not a port`);
   return n;
+}
+
+function waitOption(value: string): number {
+  try {
+    return parseDuration(value === '0' ? '0s' : value);
+  } catch (err) {
+    if (isWeftError(err)) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 function labelsOption(value: string): Record<string, string> {

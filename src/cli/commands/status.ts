@@ -20,10 +20,13 @@ export function registerStatusCommand(program: Command): void {
       const time = (t: string | undefined) => (t === undefined ? '-' : isoTime(new Date(t)));
       printTable(
         ['SPIFFE ID', 'WORKLOAD', 'VERSION', 'STATE', 'CERT NOT AFTER', 'LAST CONTACT'],
-        res.sidecars.map((s) => [s.spiffeId, s.workloadId, String(s.sentVersion), s.state === 'ACK' ? 'ACK' : s.state === 'NACK' ? 'NACK' : `PENDING (last ACK ${s.ackedVersion || '-'})`, time(s.certNotAfter), time(s.lastContact)]),
+        res.sidecars.map((s) => [s.spiffeId, s.workloadId, String(s.sentVersion), s.state === 'PENDING' ? `PENDING (last ACK ${s.ackedVersion || '-'})` : s.state === 'FAILED' ? `FAILED (last ACK ${s.ackedVersion || '-'})` : s.state, time(s.certNotAfter), time(s.lastContact)]),
       );
       for (const s of res.sidecars.filter((x) => x.nackReason !== undefined)) {
         process.stdout.write(`\n${s.spiffeId} (${s.workloadId}) refused version ${s.nackedVersion}: ${s.nackReason}\n`);
+      }
+      for (const s of res.sidecars.filter((x) => x.failure !== undefined)) {
+        process.stdout.write(`\n${s.spiffeId} (${s.workloadId}) was not sent version ${s.failedVersion}: ${s.failure}\n`);
       }
     });
 }

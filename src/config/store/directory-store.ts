@@ -7,11 +7,17 @@
 // resources/  the hand-editable files; .committed/  the last good version of each, written only
 // by the store (a bad hand edit is reported and the committed version stays in force, across
 // restarts too); state.json  the revision; store.lock  the owning process.
+//
+// I/O errors: only ENOENT means a file is gone. A rescan that meets any other error (EMFILE when
+// descriptors run out, EIO, EACCES) changes nothing, is logged, and is retried with backoff; it
+// never throws into a timer. A change whose journal is durable but whose files could not all be
+// written is in force, and its files are written again before anything else happens.
+import { randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { writeFileAtomic } from '../../lib/files.js';
+import { describeError } from '../../lib/errors.js';
 import { pidFileOwner, pidFileOwnerIsGone, tryCreatePidFile } from '../../lib/pid-file.js';
 import type { Issue } from '../issue.js';
 import { key as keyOf } from '../resources.js';
@@ -22,6 +28,7 @@ import { relativePathOf, sha256, yamlFilesUnder } from './directory-layout.js';
 import { StoreError } from './errors.js';
 import { MemoryConfigStore, planEvents } from './memory-store.js';
 import type { Plan } from './state.js';
+import { isGone, nodeStoreFs, type StoreFs } from './store-fs.js';
 import type { StoreEvent } from './types.js';
 
 interface Journal {
@@ -34,6 +41,21 @@ export interface DirectoryStoreOptions {
   clock?: Clock;
   /** How often files are rescanned for hand edits, besides filesystem notifications. */
   rescanMs?: number;
+  /** The file operations; tests inject failures here. */
+  fs?: StoreFs;
+  /** Where the store reports failed rescans and their recovery (the control plane's log). */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 30_000;
+
+interface ReadFile {
+  readonly path: string;
+  readonly file: string;
+  readonly stamp: string;
+  readonly text: string;
+  readonly hash: string;
 }
 
 export class DirectoryConfigStore extends MemoryConfigStore {
@@ -48,15 +70,23 @@ export class DirectoryConfigStore extends MemoryConfigStore {
   #timer: NodeJS.Timeout | undefined;
   #scanQueued = false;
   #closed = false;
+  readonly #fs: StoreFs;
+  readonly #logFn: DirectoryStoreOptions['log'];
+  /** A change whose journal is durable but whose files are not all written yet. */
+  #pending: Journal | undefined;
+  #failures = 0;
+  #retry: NodeJS.Timeout | undefined;
 
-  private constructor(dir: string, clock: Clock) {
-    super({ clock });
+  private constructor(dir: string, opts: DirectoryStoreOptions) {
+    super({ clock: opts.clock ?? systemClock });
     this.dir = dir;
+    this.#fs = opts.fs ?? nodeStoreFs;
+    this.#logFn = opts.log;
   }
 
   /** Opens (creating if needed) the store in `dir`, recovering from an interrupted change. */
   static async open(dir: string, opts: DirectoryStoreOptions = {}): Promise<DirectoryConfigStore> {
-    const store = new DirectoryConfigStore(dir, opts.clock ?? systemClock);
+    const store = new DirectoryConfigStore(dir, opts);
     store.#lock();
     try {
       store.#recover();
@@ -75,11 +105,16 @@ export class DirectoryConfigStore extends MemoryConfigStore {
     this.#closed = true;
     this.#watcher?.close();
     clearInterval(this.#timer);
+    clearTimeout(this.#retry);
     await super.close();
     this.#unlock();
   }
 
-  /** Picks up hand edits now (tests call it instead of waiting for the watch). */
+  /**
+   * Picks up hand edits now (tests call it instead of waiting for the watch).
+   *
+   * @throws StoreError WEFT_STORE_IO when a file cannot be read; nothing was changed.
+   */
   rescan(): void {
     this.#scan();
   }
@@ -97,25 +132,43 @@ export class DirectoryConfigStore extends MemoryConfigStore {
       puts: plan.puts.map((r) => ({ path: relativePathOf(keyOf(r)), text: toYaml([r]) })),
       removes: plan.removes.map((r) => relativePathOf(keyOf(r))),
     };
-    writeFileAtomic(this.#path('journal.json'), JSON.stringify(journal), 0o600);
-    this.#replay(journal);
+    this.#settle();
+    // Until the journal is durable nothing has changed: a failure here refuses the change.
+    this.#io('write', this.#path('journal.json'), () => this.#fs.writeFile(this.#path('journal.json'), JSON.stringify(journal), 0o600));
+    try {
+      this.#replay(journal);
+    } catch (err) {
+      // The journal decides: the change is in force, and its files are written again first thing.
+      this.#pending = journal;
+      this.#log('config.store_write_pending', { revision: journal.revision, reason: describeError(err) });
+    }
   }
 
+  /** Writes the files of a journal; repeating it is harmless. */
   #replay(journal: Journal): void {
     for (const { path, text } of journal.puts) {
-      writeFileAtomic(join(this.dir, '.committed', path), text, 0o600);
-      writeFileAtomic(join(this.dir, 'resources', path), text, 0o600);
+      this.#fs.writeFile(join(this.dir, '.committed', path), text, 0o600);
+      this.#fs.writeFile(join(this.dir, 'resources', path), text, 0o600);
       this.#known.set(path, sha256(text));
       this.#reported.delete(path);
     }
     for (const path of journal.removes) {
-      rmSync(join(this.dir, '.committed', path), { force: true });
-      rmSync(join(this.dir, 'resources', path), { force: true });
+      this.#fs.remove(join(this.dir, '.committed', path));
+      this.#fs.remove(join(this.dir, 'resources', path));
       this.#known.delete(path);
       this.#reported.delete(path);
     }
-    writeFileAtomic(this.#path('state.json'), `${JSON.stringify({ revision: journal.revision })}\n`, 0o600);
-    rmSync(this.#path('journal.json'), { force: true });
+    this.#fs.writeFile(this.#path('state.json'), `${JSON.stringify({ revision: journal.revision })}\n`, 0o600);
+    this.#fs.remove(this.#path('journal.json'));
+  }
+
+  /** Finishes a change whose files could not all be written; throws while that still fails. */
+  #settle(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#io('write', this.#path('journal.json'), () => this.#replay(pending));
+    this.#pending = undefined;
+    this.#log('config.store_write_completed', { revision: pending.revision });
   }
 
   // === open ===
@@ -124,10 +177,11 @@ export class DirectoryConfigStore extends MemoryConfigStore {
     mkdirSync(join(this.dir, 'resources'), { recursive: true, mode: 0o700 });
     mkdirSync(join(this.dir, '.committed'), { recursive: true, mode: 0o700 });
     const file = this.#path('journal.json');
-    if (!existsSync(file)) return;
+    const text = this.#readIfPresent(file);
+    if (text === undefined) return;
     let journal: Journal;
     try {
-      journal = JSON.parse(readFileSync(file, 'utf8')) as Journal;
+      journal = JSON.parse(text) as Journal;
     } catch (err) {
       throw new StoreError('WEFT_STORE_CORRUPT', `${file} is not a complete journal (${(err as Error).message}); it is written by one atomic rename, so this file was changed by hand`, { cause: err });
     }
@@ -136,14 +190,15 @@ export class DirectoryConfigStore extends MemoryConfigStore {
 
   #load(): void {
     let revision = 0;
+    const state = this.#readIfPresent(this.#path('state.json'));
     try {
-      revision = (JSON.parse(readFileSync(this.#path('state.json'), 'utf8')) as { revision: number }).revision;
+      if (state !== undefined) revision = (JSON.parse(state) as { revision: number }).revision;
     } catch {
-      // A new store, or one whose state file was lost: the resources' own versions tell.
+      // A state file that was lost or cut short: the resources' own versions tell.
     }
     const committed = join(this.dir, '.committed');
-    for (const path of yamlFilesUnder(committed)) {
-      const text = readFileSync(join(committed, path), 'utf8');
+    for (const path of this.#io('list', committed, () => yamlFilesUnder(committed, this.#fs))) {
+      const text = this.#io('read', join(committed, path), () => this.#fs.readFile(join(committed, path)));
       let resource: StoredResource | undefined;
       try {
         [resource] = decodeStoredResources([text], join(committed, path));
@@ -166,7 +221,7 @@ export class DirectoryConfigStore extends MemoryConfigStore {
       // Editors write in several steps (truncate, write, rename): look once they are done.
       setTimeout(() => {
         this.#scanQueued = false;
-        if (!this.#closed) this.#scan();
+        this.#scanSafely();
       }, 50).unref();
     };
     try {
@@ -178,37 +233,77 @@ export class DirectoryConfigStore extends MemoryConfigStore {
     this.#timer = setInterval(trigger, rescanMs).unref();
   }
 
+  /** A rescan from the watch or the timer: a failure is logged and retried with backoff, never thrown. */
+  #scanSafely(): void {
+    if (this.#closed || this.#retry !== undefined) return;
+    try {
+      this.#scan();
+      if (this.#failures > 0) this.#log('config.rescan_recovered', { failures: this.#failures });
+      this.#failures = 0;
+    } catch (err) {
+      this.#failures++;
+      const cap = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (this.#failures - 1));
+      const delay = Math.ceil(cap / 2) + randomInt(0, Math.ceil(cap / 2) + 1);
+      this.#log('config.rescan_failed', { reason: describeError(err), attempt: this.#failures, retryInMs: delay });
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.#scanSafely();
+      }, delay).unref();
+    }
+  }
+
+  /**
+   * Reads every resource file first; only when all of them could be read does anything change.
+   * A file is gone only when the filesystem says ENOENT.
+   */
   #scan(): void {
-    const root = join(this.dir, 'resources');
-    const present = new Set(yamlFilesUnder(root));
+    this.#settle();
+    const { present, changed } = this.#readResources();
     const events: StoreEvent[] = [];
-    for (const path of present) {
+    try {
+      for (const f of changed) {
+        if (this.#known.get(f.path) !== f.hash && this.#reported.get(f.path) !== f.hash) events.push(...this.#handEdit(f.path, f.file, f.text, f.hash));
+        this.#stat.set(f.path, f.stamp);
+      }
+      for (const [path] of this.#known) {
+        if (present.has(path)) continue;
+        this.#stat.delete(path);
+        const resource = [...this.state.items.values()].find((r) => relativePathOf(keyOf(r)) === path);
+        if (resource === undefined) continue;
+        const plan = this.state.planDelete([keyOf(resource)]);
+        this.persist(plan);
+        this.state.commit(plan);
+        events.push(...planEvents(plan, 'file'));
+      }
+    } finally {
+      this.listeners.emit(events);
+    }
+  }
+
+  /** The resource files present, and the content of those whose size or mtime changed. */
+  #readResources(): { present: Set<string>; changed: ReadFile[] } {
+    const root = join(this.dir, 'resources');
+    // A missing resources/ is a broken data directory (unmounted, moved), not "every file deleted".
+    this.#io('list', root, () => this.#fs.stat(root));
+    const present = new Set(this.#io('list', root, () => yamlFilesUnder(root, this.#fs)));
+    const changed: ReadFile[] = [];
+    for (const path of [...present]) {
       const file = join(root, path);
       let stamp: string;
+      let text: string;
       try {
-        const st = statSync(file);
+        const st = this.#fs.stat(file);
         stamp = `${st.mtimeMs}:${st.size}`;
-      } catch {
+        if (this.#stat.get(path) === stamp) continue;
+        text = this.#fs.readFile(file);
+      } catch (err) {
+        if (!isGone(err)) throw ioError('read', file, err);
+        present.delete(path);
         continue;
       }
-      if (this.#stat.get(path) === stamp) continue;
-      this.#stat.set(path, stamp);
-      const text = readFileSync(file, 'utf8');
-      const hash = sha256(text);
-      if (this.#known.get(path) === hash || this.#reported.get(path) === hash) continue;
-      events.push(...this.#handEdit(path, file, text, hash));
+      changed.push({ path, file, stamp, text, hash: sha256(text) });
     }
-    for (const [path] of this.#known) {
-      if (present.has(path)) continue;
-      this.#stat.delete(path);
-      const resource = [...this.state.items.values()].find((r) => relativePathOf(keyOf(r)) === path);
-      if (resource === undefined) continue;
-      const plan = this.state.planDelete([keyOf(resource)]);
-      this.persist(plan);
-      this.state.commit(plan);
-      events.push(...planEvents(plan, 'file'));
-    }
-    this.listeners.emit(events);
+    return { present, changed };
   }
 
   #handEdit(path: string, file: string, text: string, hash: string): StoreEvent[] {
@@ -259,4 +354,32 @@ export class DirectoryConfigStore extends MemoryConfigStore {
   #path(name: string): string {
     return join(this.dir, name);
   }
+
+  #readIfPresent(file: string): string | undefined {
+    try {
+      return this.#fs.readFile(file);
+    } catch (err) {
+      if (isGone(err)) return undefined;
+      throw ioError('read', file, err);
+    }
+  }
+
+  /** Runs a file operation; any error becomes WEFT_STORE_IO naming the operation and the path. */
+  #io<T>(op: 'list' | 'read' | 'write', path: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw ioError(op, path, err);
+    }
+  }
+
+  #log(event: string, fields: Record<string, unknown>): void {
+    this.#logFn?.(event, { dir: this.dir, ...fields });
+  }
+}
+
+function ioError(op: 'list' | 'read' | 'write', path: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
+  return new StoreError('WEFT_STORE_IO', `cannot ${op} ${path} (${code}); nothing was changed, and the store tries again`, { cause: err });
 }

@@ -123,3 +123,61 @@ test('services are left out when the sidecar ACKed the same services on this str
   assert.equal(second.sent[0]!.servicesOmitted, false, 'a new stream starts from a full snapshot');
   pub.close();
 });
+
+test('a snapshot over the size limit fails for its workload alone, loudly, and is tried again when its content changes', async () => {
+  const sizes = new Map<string, number>([['small', 100], ['big', 100]]);
+  const logs: { event: string; fields: Record<string, unknown> }[] = [];
+  const build = (w: SubscribedWorkload): BuiltSnapshot => ({
+    signature: `${w.workloadId}:${sizes.get(w.workloadId)}`,
+    servicesVersion: 1,
+    content: { trustDomain: 'td', trustBundle: [], services: [], resources: [] },
+    bytes: { shared: 1_000, own: sizes.get(w.workloadId)! },
+  });
+  const pub = new SnapshotPublisher({ build, clock: new FrozenClock(0), debounceMs: 5, maxSnapshotBytes: 10_000, log: (event, fields) => logs.push({ event, fields }) });
+  const small = fakeStream();
+  const big = fakeStream();
+  pub.add(small.stream, workload('small'));
+  pub.add(big.stream, workload('big'));
+  for (const s of [small, big]) pub.answer(s.stream, { workloadId: '', version: s.sent[0]!.version, nonce: s.sent[0]!.nonce, error: '' });
+  // One workload's resources grow past the limit; the other's snapshot changes too.
+  sizes.set('big', 20_000);
+  sizes.set('small', 200);
+  pub.changed();
+  await tick(20);
+  assert.equal(big.sent.length, 1, 'the oversized snapshot is not sent');
+  assert.equal(small.sent.length, 2, 'every other workload still gets its own');
+  const status = new Map(pub.status().map((s) => [s.workloadId, s]));
+  assert.equal(status.get('big')!.state, 'FAILED');
+  assert.match(status.get('big')!.failure!, /^snapshot of 20000 bytes \(services 0, resources 20000\) exceeds the 10000-byte limit a sidecar accepts.*\(WEFT_SNAPSHOT_TOO_LARGE\)$/);
+  assert.equal(status.get('big')!.ackedVersion, big.sent[0]!.version, 'it keeps what it holds');
+  assert.equal(status.get('small')!.failure, undefined);
+  assert.deepEqual(logs.map((l) => [l.event, l.fields.workloadId, l.fields.bytes]), [['snapshot.too_large', 'big', 20_000]]);
+  // Unchanged content is not tried (nor logged) again; changed content is.
+  pub.changed();
+  await tick(20);
+  assert.equal(logs.length, 1);
+  sizes.set('big', 300);
+  pub.changed();
+  await tick(20);
+  assert.equal(big.sent.length, 2);
+  assert.equal(pub.status().find((s) => s.workloadId === 'big')!.state, 'PENDING');
+  assert.equal(pub.status().find((s) => s.workloadId === 'big')!.failure, undefined);
+  pub.close();
+});
+
+test('the services part counts unless the sidecar already holds it', async () => {
+  let shared = 5_000;
+  const build = (): BuiltSnapshot => ({ signature: `s${shared}`, servicesVersion: shared, content: { trustDomain: 'td', trustBundle: [], services: [], resources: [] }, bytes: { shared, own: 10 } });
+  const pub = new SnapshotPublisher({ build, clock: new FrozenClock(0), debounceMs: 5, maxSnapshotBytes: 10_000 });
+  const s = fakeStream();
+  pub.add(s.stream, workload('w'));
+  assert.equal(s.sent.length, 1);
+  assert.equal(pub.status()[0]!.sentBytes, 5_010);
+  pub.answer(s.stream, { workloadId: 'w', version: s.sent[0]!.version, nonce: s.sent[0]!.nonce, error: '' });
+  shared = 20_000;
+  pub.changed();
+  await tick(20);
+  assert.equal(s.sent.length, 1);
+  assert.equal(pub.status()[0]!.state, 'FAILED');
+  pub.close();
+});

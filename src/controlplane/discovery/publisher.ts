@@ -4,7 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { PRE_ENCODED, type MeshSnapshot, type SubscribeRequest } from '../../api/control-plane-api.js';
+import { MAX_SNAPSHOT_BYTES } from '../../api/limits.js';
 import type { Clock } from '../../lib/clock.js';
+import { describeError } from '../../lib/errors.js';
+import { DiscoveryError } from './errors.js';
 
 /** What the publisher needs to know of a subscribed workload. */
 export interface SubscribedWorkload {
@@ -22,9 +25,12 @@ export interface BuiltSnapshot {
   readonly content: Omit<MeshSnapshot, 'version' | 'nonce' | 'servicesOmitted'>;
   /** The content's trust bundle and services, already encoded (see PRE_ENCODED). */
   readonly sharedEncoding?: Buffer;
+  /** Encoded size: the shared part (bundle, services) and the rest (this workload's resources). */
+  readonly bytes?: { readonly shared: number; readonly own: number };
 }
 
-export type SnapshotState = 'PENDING' | 'ACK' | 'NACK';
+/** FAILED: the snapshot could not be sent (too large); the sidecar keeps what it holds. */
+export type SnapshotState = 'PENDING' | 'ACK' | 'NACK' | 'FAILED';
 
 /** One connected sidecar as `weft status` shows it. */
 export interface SubscriberStatus {
@@ -39,6 +45,11 @@ export interface SubscriberStatus {
   readonly ackedVersion: number;
   readonly nackReason?: string;
   readonly nackedVersion?: number;
+  /** Why the control plane could not send the snapshot of `failedVersion`. */
+  readonly failure?: string;
+  readonly failedVersion?: number;
+  /** Encoded size of the last snapshot sent. */
+  readonly sentBytes?: number;
   readonly certNotAfter?: string;
   readonly connectedAt: string;
   readonly lastContact: string;
@@ -67,6 +78,9 @@ interface Subscription {
   ackedVersion: number;
   nackReason?: string;
   nackedVersion?: number;
+  failure?: string;
+  failedVersion?: number;
+  sentBytes?: number;
 }
 
 export interface PublisherOptions {
@@ -78,6 +92,11 @@ export interface PublisherOptions {
    * a connect storm or a mesh-wide change takes (every queued snapshot is bytes in a socket buffer).
    */
   maxInFlight?: number;
+  /**
+   * The largest snapshot sent (at most what a sidecar accepts). A larger one fails for its
+   * workload alone: logged, shown by `weft status`, and the sidecar keeps its last snapshot.
+   */
+  maxSnapshotBytes?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -167,6 +186,8 @@ export class SnapshotPublisher {
         state: s.state,
         ackedVersion: s.ackedVersion,
         ...(s.nackReason === undefined ? {} : { nackReason: s.nackReason, nackedVersion: s.nackedVersion }),
+        ...(s.failure === undefined ? {} : { failure: s.failure, failedVersion: s.failedVersion }),
+        ...(s.sentBytes === undefined ? {} : { sentBytes: s.sentBytes }),
         ...(s.certNotAfter === undefined ? {} : { certNotAfter: s.certNotAfter }),
         connectedAt: iso(s.connectedAt),
         lastContact: iso(s.lastContact),
@@ -211,6 +232,14 @@ export class SnapshotPublisher {
     sub.dirty = false;
     const built = this.#opts.build(sub.workload);
     if (built.signature === sub.sentSignature) return;
+    const omit = sub.ackedServicesVersion === built.servicesVersion;
+    const shared = omit ? 0 : (built.bytes?.shared ?? 0);
+    const bytes = built.bytes === undefined ? undefined : shared + built.bytes.own;
+    const limit = Math.min(this.#opts.maxSnapshotBytes ?? MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_BYTES);
+    if (bytes !== undefined && bytes > limit) {
+      this.#failed(sub, built.signature, { shared, own: built.bytes!.own }, limit);
+      return;
+    }
     const nonce = randomBytes(8).toString('hex');
     this.#inFlight++;
     // A sidecar that never answers keeps its own snapshot pending, but not a place in the window.
@@ -222,9 +251,37 @@ export class SnapshotPublisher {
     sub.sentVersion = this.#version;
     sub.pendingNonce = nonce;
     sub.state = 'PENDING';
-    const omit = sub.ackedServicesVersion === built.servicesVersion;
+    sub.failure = undefined;
+    sub.failedVersion = undefined;
+    sub.sentBytes = bytes;
     const message: MeshSnapshot = { ...built.content, ...(omit ? { services: [] } : {}), servicesOmitted: omit, version: this.#version, nonce };
     if (!omit && built.sharedEncoding !== undefined) Object.defineProperty(message, PRE_ENCODED, { value: built.sharedEncoding });
     sub.stream.write(message);
+  }
+
+  /**
+   * A snapshot too large to send fails for this workload only; every other sidecar still gets
+   * its own. Logged once per content: it is tried again when the content changes.
+   */
+  #failed(sub: Subscription, signature: string, parts: { shared: number; own: number }, limit: number): void {
+    const bytes = parts.shared + parts.own;
+    sub.sentSignature = signature;
+    sub.state = 'FAILED';
+    sub.failedVersion = this.#version;
+    const error = new DiscoveryError(
+      'WEFT_SNAPSHOT_TOO_LARGE',
+      `snapshot of ${bytes} bytes (services ${parts.shared}, resources ${parts.own}) exceeds the ${limit}-byte limit a sidecar accepts; not sent, the sidecar keeps its last snapshot`,
+    );
+    sub.failure = describeError(error);
+    this.#opts.log?.('snapshot.too_large', {
+      workloadId: sub.workload.workloadId,
+      spiffeId: sub.workload.spiffeId,
+      version: this.#version,
+      bytes,
+      servicesBytes: parts.shared,
+      resourcesBytes: parts.own,
+      limit,
+      code: error.code,
+    });
   }
 }

@@ -27,7 +27,7 @@ export class SnapshotBuilder {
   #sorted: readonly StoredResource[] = [];
   #json = new Map<string, string>();
   /** Workloads with equal namespace and labels receive equal resources: computed once per change. */
-  #scopes = new Map<string, { signature: string; resources: string[] }>();
+  #scopes = new Map<string, { signature: string; resources: string[]; bytes: number }>();
   #shared: { id: string; bytes: Buffer } | undefined;
 
   constructor(sources: SnapshotSources) {
@@ -47,10 +47,12 @@ export class SnapshotBuilder {
       servicesVersion: this.#servicesFor,
       content: { trustDomain: this.#src.trustDomain, trustBundle: [...bundle], services, resources: scope.resources, revokedSerials: [...revoked.serials] },
       sharedEncoding: this.#shared.bytes,
+      // Each resource is a length-delimited string field: its bytes plus a few of framing.
+      bytes: { shared: this.#shared.bytes.length, own: scope.bytes + Buffer.byteLength(this.#src.trustDomain) + 64 },
     };
   }
 
-  #scopeOf(workload: SubscribedWorkload): { signature: string; resources: string[] } {
+  #scopeOf(workload: SubscribedWorkload): { signature: string; resources: string[]; bytes: number } {
     const all = this.#currentResources();
     const labels = Object.keys(workload.labels).sort().map((k) => `${k}=${workload.labels[k]}`);
     const cacheKey = `${workload.namespace}|${labels.join(',')}`;
@@ -58,7 +60,8 @@ export class SnapshotBuilder {
     if (scope === undefined) {
       const scoped = scopeResources(all, workload);
       const ids = scoped.map((r) => `${key(r)}@${r.metadata.resourceVersion}`);
-      scope = { signature: ids.join(','), resources: scoped.map((r, i) => this.#jsonOf(ids[i]!, r)) };
+      const resources = scoped.map((r, i) => this.#jsonOf(ids[i]!, r));
+      scope = { signature: ids.join(','), resources, bytes: resources.reduce((n, json) => n + Buffer.byteLength(json) + 8, 0) };
       this.#scopes.set(cacheKey, scope);
     }
     return scope;
