@@ -80,6 +80,10 @@ export interface MeshSnapshot {
   servicesOmitted: boolean;
   /** Serials the CA revoked (unexpired), in full in every snapshot. */
   revokedSerials?: string[];
+  /** Token locations of every RequestAuthentication of the mesh, for log redaction. */
+  tokenParams?: string[];
+  tokenCookies?: string[];
+  tokenHeaders?: string[];
 }
 export interface SubscribeRequest { workloadId: string; version: number; nonce: string; error: string }
 

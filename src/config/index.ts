@@ -11,3 +11,4 @@ export { decodeStoredResources, defaultMeshConfigSpec, withoutServerMetadata, ty
 export type { KindDefinition } from './schemas/kind.js';
 export * from './store/index.js';
 export * from './analyze/index.js';
+export { tokenLocationNames, MAX_TOKEN_LOCATION_NAMES, type TokenLocationNames } from './token-locations.js';

@@ -4,8 +4,8 @@ import { SidecarAgent, type WorkloadSvid } from '../agent/index.js';
 import { SidecarProxy, type SidecarIdentity } from '../proxy/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Redactor } from '../telemetry/redact.js';
-import { tokenLocationNames } from './log-redaction.js';
 import type { MeshSnapshot } from '../api/control-plane-api.js';
+import { tokenLocationNames } from '../config/index.js';
 import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity } from './active-config.js';
 import { JwksResolver } from '../proxy/jwks/index.js';
 import { systemClock } from '../lib/clock.js';
@@ -109,6 +109,7 @@ export class Sidecar {
       throw err;
     }
     this.#opts.redactor?.add(tokenLocationNames(prepared.resources));
+    this.#opts.redactor?.add({ params: snapshot.tokenParams ?? [], cookies: snapshot.tokenCookies ?? [], headers: snapshot.tokenHeaders ?? [] });
     this.directory.update(snapshot);
     this.config = prepared;
     this.#revoked = snapshot.revokedSerials ?? [];

@@ -25,6 +25,9 @@ interface SavedSnapshot {
   services: MeshSnapshot['services'];
   resources: string[];
   revokedSerials?: string[];
+  tokenParams?: string[];
+  tokenCookies?: string[];
+  tokenHeaders?: string[];
 }
 
 export class SidecarStateDir {
@@ -74,6 +77,9 @@ export class SidecarStateDir {
       services: snapshot.services,
       resources: snapshot.resources,
       revokedSerials: snapshot.revokedSerials ?? [],
+      tokenParams: snapshot.tokenParams ?? [],
+      tokenCookies: snapshot.tokenCookies ?? [],
+      tokenHeaders: snapshot.tokenHeaders ?? [],
     };
     writeFileAtomic(join(this.dir, 'snapshot.json'), `${JSON.stringify(saved)}\n`, 0o600);
   }

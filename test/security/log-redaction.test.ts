@@ -143,10 +143,12 @@ spec:
       assert.equal(r.status, status, `${name}: ${r.body}`);
     }
 
-    // At the caller: its own configuration names none of the serving workload's token locations,
-    // so what it sees there is a real JWT (caught by its shape) or the default access_token.
+    // At the caller: no RequestAuthentication selects it, but every snapshot names the mesh's token
+    // locations, so opaque values under the serving workload's parameter, cookie and header go too.
+    const opaqueQ = `access_token=${OPAQUE.accessToken}&api_tok=${OPAQUE.param}`;
+    const unknown = await call(productpage, `/x?${opaqueQ}`, { authorization: `Basic ${OPAQUE.basic}`, cookie: `sid=${OPAQUE.cookie}`, 'x-jwt': OPAQUE.header }, 'nosuch.default:9080');
+    // Past the caller, the serving sidecar verifies what it finds, so these carry a valid token.
     const callerQ = `access_token=${OPAQUE.accessToken}&api_tok=${valid}`;
-    const unknown = await call(productpage, `/x?${callerQ}`, { authorization: `Basic ${OPAQUE.basic}`, cookie: `sid=${valid}` }, 'nosuch.default:9080');
     assert.equal(unknown.status, 503, unknown.body);
     const malformed = await call(productpage, `https://reviews.default:9080/x?${callerQ}`, { authorization: `Bearer ${valid}` });
     assert.equal(malformed.status, 400, malformed.body);

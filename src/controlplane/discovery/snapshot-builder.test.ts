@@ -29,3 +29,24 @@ test('a builder without a revocation source sends an empty list', () => {
   const builder = new SnapshotBuilder({ registry: new ServiceRegistry({ trustDomain: 'td' }), trustDomain: 'td', trustBundle: () => [], resources: () => ({ revision: 1, items: [] }) });
   assert.deepEqual(builder.build(workload).content.revokedSerials, []);
 });
+
+test('every snapshot carries where the mesh reads tokens from, whichever workload a RequestAuthentication selects', () => {
+  const ra = (name: string, version: string, rule: Record<string, unknown>) => ({
+    apiVersion: 'security.istio.io/v1',
+    kind: 'RequestAuthentication',
+    metadata: { name, namespace: 'other', resourceVersion: version },
+    spec: { selector: { matchLabels: { app: 'elsewhere' } }, jwtRules: [{ issuer: 'https://i', ...rule }] },
+  });
+  const ap = (version: string) => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'p', namespace: 'other', resourceVersion: version }, spec: {} });
+  let state = { revision: 1, items: [ra('jwt', '1', { fromParams: ['Api_Tok'], fromCookies: ['sid'], fromHeaders: [{ name: 'X-Jwt' }] })] as never[] };
+  const builder = new SnapshotBuilder({ registry: new ServiceRegistry({ trustDomain: 'td' }), trustDomain: 'td', trustBundle: () => [], resources: () => state });
+  const first = builder.build(workload);
+  assert.deepEqual([first.content.tokenParams, first.content.tokenCookies, first.content.tokenHeaders], [['api_tok'], ['sid'], ['x-jwt']]);
+  assert.deepEqual(first.content.resources, [], 'the resource itself stays out of scope');
+  state = { revision: 2, items: [...state.items, ap('2')] as never[] };
+  assert.equal(builder.build(workload).signature, first.signature, 'a change that names no new location pushes nothing here');
+  state = { revision: 3, items: [ra('jwt', '3', { fromParams: ['api_tok', 'other_tok'] })] as never[] };
+  const changed = builder.build(workload);
+  assert.notEqual(changed.signature, first.signature);
+  assert.deepEqual(changed.content.tokenParams, ['api_tok', 'other_tok']);
+});

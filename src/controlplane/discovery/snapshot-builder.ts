@@ -2,7 +2,7 @@
 // parts every sidecar shares (services, bundle, each resource's JSON) are computed once per
 // change, so a push to a thousand sidecars costs a thousand scope filters, not a thousand
 // serializations.
-import { key, type StoredResource } from '../../config/index.js';
+import { key, tokenLocationNames, type StoredResource, type TokenLocationNames } from '../../config/index.js';
 import { encodeSharedSnapshotPart, type ServiceMessage } from '../../api/control-plane-api.js';
 import type { ServiceRegistry } from '../../registry/index.js';
 import type { BuiltSnapshot, SubscribedWorkload } from './publisher.js';
@@ -25,6 +25,8 @@ export class SnapshotBuilder {
   #services: ServiceMessage[] = [];
   #resourcesFor = -1;
   #sorted: readonly StoredResource[] = [];
+  /** The mesh's token locations, and a key that changes only when they do. */
+  #tokens: { names: TokenLocationNames; key: string; bytes: number } = { names: { params: [], cookies: [], headers: [] }, key: '', bytes: 0 };
   #json = new Map<string, string>();
   /** Workloads with equal namespace and labels receive equal resources: computed once per change. */
   #scopes = new Map<string, { signature: string; resources: string[]; bytes: number }>();
@@ -42,13 +44,14 @@ export class SnapshotBuilder {
     const sharedId = `${this.#servicesFor}|${bundleId}`;
     if (this.#shared?.id !== sharedId) this.#shared = { id: sharedId, bytes: encodeSharedSnapshotPart({ trustBundle: [...bundle], services }) };
     const revoked = this.#src.revocations?.() ?? { version: 0, serials: [] };
+    const tokens = this.#tokens;
     return {
-      signature: `${sharedId}|${scope.signature}|r${revoked.version}`,
+      signature: `${sharedId}|${scope.signature}|r${revoked.version}|t${tokens.key}`,
       servicesVersion: this.#servicesFor,
-      content: { trustDomain: this.#src.trustDomain, trustBundle: [...bundle], services, resources: scope.resources, revokedSerials: [...revoked.serials] },
+      content: { trustDomain: this.#src.trustDomain, trustBundle: [...bundle], services, resources: scope.resources, revokedSerials: [...revoked.serials], tokenParams: tokens.names.params, tokenCookies: tokens.names.cookies, tokenHeaders: tokens.names.headers },
       sharedEncoding: this.#shared.bytes,
       // Each resource is a length-delimited string field: its bytes plus a few of framing.
-      bytes: { shared: this.#shared.bytes.length, own: scope.bytes + Buffer.byteLength(this.#src.trustDomain) + 64 },
+      bytes: { shared: this.#shared.bytes.length, own: scope.bytes + tokens.bytes + Buffer.byteLength(this.#src.trustDomain) + 64 },
     };
   }
 
@@ -90,6 +93,9 @@ export class SnapshotBuilder {
       this.#sorted = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       const live = new Set(this.#sorted.map((r) => `${key(r)}@${r.metadata.resourceVersion}`));
       for (const id of this.#json.keys()) if (!live.has(id)) this.#json.delete(id);
+      const names = tokenLocationNames(this.#sorted);
+      const namesKey = JSON.stringify(names);
+      if (namesKey !== JSON.stringify(this.#tokens.names)) this.#tokens = { names, key: String(this.#resourcesFor), bytes: Buffer.byteLength(namesKey) };
     }
     return this.#sorted;
   }
