@@ -4,11 +4,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
-import { getViaProxy, load, startControlPlane, startWeft, startWorkload, stop, waitHttp, type Mesh } from '../helpers/mesh.js';
+import { getViaProxy, load, startControlPlane, startWeft, startWorkload, stop, waitHttp, type Mesh, type Proc } from '../helpers/mesh.js';
 
-async function certsOf(adminPort: number): Promise<{ serial: string; rotations: number; notAfter: string }> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/certs`);
-  return (await res.json()) as { serial: string; rotations: number; notAfter: string };
+/** The sidecar's /certs; when it does not answer, fails with the sidecar's own output. */
+async function certsOf(adminPort: number, sidecar?: Proc): Promise<{ serial: string; rotations: number; notAfter: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/certs`);
+    return (await res.json()) as { serial: string; rotations: number; notAfter: string };
+  } catch (err) {
+    if (sidecar === undefined) throw err;
+    throw new Error(`${sidecar.name} /certs: ${(err as Error).message} (exit ${sidecar.child.exitCode} ${sidecar.child.signalCode}):\n${sidecar.output().slice(-8000)}`);
+  }
 }
 
 describe('mesh lifecycle', { timeout: 900_000 }, () => {
@@ -26,18 +32,18 @@ describe('mesh lifecycle', { timeout: 900_000 }, () => {
   test('rotation with a 20 s SVID under continuous load fails no request', async () => {
     const server = await startWorkload(mesh, { service: 'details', sidecarArgs: ['--svid-ttl', '20'] });
     const client = await startWorkload(mesh, { service: 'productpage', sidecarArgs: ['--svid-ttl', '20'] });
-    const first = await certsOf(client.adminPort);
-    const firstServer = await certsOf(server.adminPort);
+    const first = await certsOf(client.adminPort, client.sidecar);
+    const firstServer = await certsOf(server.adminPort, server.sidecar);
     const traffic = load(client.outboundPort, 'details.default:9080', { concurrency: 4 });
     const deadline = performance.now() + 40_000;
     while (performance.now() < deadline) {
-      const [c, s] = [await certsOf(client.adminPort), await certsOf(server.adminPort)];
+      const [c, s] = [await certsOf(client.adminPort, client.sidecar), await certsOf(server.adminPort, server.sidecar)];
       // Counted from the certificates first seen: on a slow start a rotation may already be behind them.
       if (c.rotations > first.rotations && s.rotations > firstServer.rotations && traffic.stats.ok > 50) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     const stats = await traffic.stop();
-    const [c, s] = [await certsOf(client.adminPort), await certsOf(server.adminPort)];
+    const [c, s] = [await certsOf(client.adminPort, client.sidecar), await certsOf(server.adminPort, server.sidecar)];
     assert.ok(c.rotations > first.rotations && s.rotations > firstServer.rotations, `rotations: client ${first.rotations} -> ${c.rotations}, server ${firstServer.rotations} -> ${s.rotations}`);
     assert.notEqual(c.serial, first.serial);
     assert.notEqual(s.serial, firstServer.serial);
