@@ -13,7 +13,7 @@ async function certsOf(adminPort: number, sidecar?: Proc): Promise<{ serial: str
     return (await res.json()) as { serial: string; rotations: number; notAfter: string };
   } catch (err) {
     if (sidecar === undefined) throw err;
-    throw new Error(`${sidecar.name} /certs: ${(err as Error).message} (exit ${sidecar.child.exitCode} ${sidecar.child.signalCode}):\n${sidecar.output().slice(-8000)}`);
+    throw new Error(`${sidecar.name} /certs: ${(err as Error).message} (exit ${sidecar.child.exitCode} ${sidecar.child.signalCode}):\n${sidecar.output().slice(-8000)}`, { cause: err });
   }
 }
 
