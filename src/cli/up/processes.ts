@@ -16,14 +16,19 @@ export interface Child {
  * A loopback port that is free now, for a child process to bind a moment later. The port is drawn
  * below the kernel's ephemeral range: a port the kernel hands out for bind(0) is also what it hands
  * out to outgoing connections, so in the gap before the child binds, any connect() on the machine
- * could take it. Ports are not handed out twice by one process.
+ * could take it. Ports are not handed out twice by one process, and processes draw from slices of
+ * the range chosen by their pid.
  */
 export async function freePort(): Promise<number> {
   const window = portWindow();
   if (!window) return kernelPort();
   const [low, high] = window;
+  // Each process draws from its own slice first: two processes handing out ports at once (test
+  // files run side by side) then cannot give the same port to children that bind it later.
+  const size = Math.floor((high - low + 1) / SLICES);
+  const sliceLow = low + (process.pid % SLICES) * size;
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = low + randomInt(high - low + 1);
+    const port = attempt < 150 ? sliceLow + randomInt(size) : low + randomInt(high - low + 1);
     if (handedOut.has(port)) continue;
     if (await canBind(port)) {
       handedOut.add(port);
@@ -34,6 +39,7 @@ export async function freePort(): Promise<number> {
 }
 
 const handedOut = new Set<number>();
+const SLICES = 32;
 
 /** Ports outside the ephemeral range: below it (Linux's default starts at 32768), else above it. */
 function portWindow(): [number, number] | undefined {
