@@ -17,6 +17,30 @@ export const PROXY_ERROR_CODES = [
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
 
 /**
+ * Envoy's response flags (the short names of its `%RESPONSE_FLAGS%`), so an answer the sidecar
+ * gives itself reads as Envoy's would in logs, counters and dashboards written for Istio.
+ */
+export const RESPONSE_FLAGS = ['UH', 'UF', 'UO', 'NR', 'NC', 'URX', 'UT', 'UC', 'UR', 'DC', 'LR', 'LH', 'DI', 'FI', 'RL', 'UAEX', 'DPE', 'UPE'] as const;
+
+export type ResponseFlag = (typeof RESPONSE_FLAGS)[number];
+
+/** The flag each failure carries: what Envoy would have set for the same event. */
+export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = {
+  WEFT_PROXY_BAD_REQUEST: 'DPE',
+  // A host that names no service: Envoy finds no route for it.
+  WEFT_PROXY_UNKNOWN_SERVICE: 'NR',
+  WEFT_PROXY_NO_ENDPOINTS: 'UH',
+  // The peer's certificate failed secure naming: a failed upstream (TLS) connection to Envoy.
+  WEFT_PROXY_SECURE_NAMING: 'UF',
+  WEFT_PROXY_UPSTREAM_UNAVAILABLE: 'UF',
+  WEFT_PROXY_UPSTREAM_RESET: 'UR',
+  WEFT_PROXY_STREAMS_EXHAUSTED: 'UO',
+  WEFT_PROXY_APP_UNAVAILABLE: 'UF',
+  WEFT_PROXY_PEER_REFUSED: 'UF',
+  WEFT_PROXY_IDENTITY_REVOKED: 'UF',
+};
+
+/**
  * A failure on the request path. `message` is for logs (it may name identities and addresses);
  * `reason` is the short text a caller sees in `x-weft-proxy-error` and the body.
  */

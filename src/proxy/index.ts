@@ -16,8 +16,8 @@ import { ProxyStats } from './stats.js';
 import type { SidecarIdentity, SidecarProxyOptions } from './types.js';
 
 export type { Endpoint, HostPort, ServiceDirectory, ServiceEntry, SidecarIdentity, SidecarProxyOptions } from './types.js';
-export { PROXY_ERROR_CODES, ProxyError, type ProxyErrorCode } from './errors.js';
-export { PROXY_ERROR_HEADER } from './rescue.js';
+export { PROXY_ERROR_CODES, ProxyError, RESPONSE_FLAGS, RESPONSE_FLAG_OF, type ProxyErrorCode, type ResponseFlag } from './errors.js';
+export { PROXY_ERROR_HEADER, responseFlagOf } from './rescue.js';
 export { ProxyStats } from './stats.js';
 export { inboundRefusedChannel, sessionOpenedChannel, type InboundRefusedMessage } from './diagnostics.js';
 

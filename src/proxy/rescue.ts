@@ -1,9 +1,11 @@
 // The one place that turns a request-path failure into a response (style.md §5): status by code,
-// `x-weft-proxy-error: <code>: <reason>` (unless switched off), a short body, one log line.
+// `x-weft-proxy-error: <response flag> <code>: <reason>` (unless switched off), a short body, one
+// log line, one count per response flag.
 import type { ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Logger } from '../telemetry/logger.js';
-import { ProxyError, type ProxyErrorCode } from './errors.js';
+import { ProxyError, RESPONSE_FLAG_OF, RESPONSE_FLAGS, type ProxyErrorCode, type ResponseFlag } from './errors.js';
+import type { ProxyStats } from './stats.js';
 
 export const PROXY_ERROR_HEADER = 'x-weft-proxy-error';
 
@@ -25,6 +27,8 @@ const STATUS: Record<ProxyErrorCode, number> = {
 export interface Rescued {
   readonly status: number;
   readonly code: string;
+  /** Envoy's response flag for the failure (UH, UF, UO, NR...). */
+  readonly flag: ResponseFlag;
   readonly reason: string;
   readonly body: string;
 }
@@ -32,27 +36,40 @@ export interface Rescued {
 /** Status, code and client-safe reason of anything thrown on the request path. */
 export function rescue(err: unknown): Rescued {
   const e = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'internal proxy error', { cause: err });
-  return { status: STATUS[e.code], code: e.code, reason: e.reason, body: `weft: ${e.reason}\n` };
+  return { status: STATUS[e.code], code: e.code, flag: RESPONSE_FLAG_OF[e.code], reason: e.reason, body: `weft: ${e.reason}\n` };
+}
+
+/** The `x-weft-proxy-error` value: the response flag first, as access logs put it, then code and reason. */
+export function proxyErrorValue(r: Pick<Rescued, 'flag' | 'code' | 'reason'>): string {
+  return `${r.flag} ${r.code}: ${r.reason}`;
+}
+
+/** The response flag an `x-weft-proxy-error` value starts with; undefined for any other shape. */
+export function responseFlagOf(value: string): ResponseFlag | undefined {
+  const flag = value.slice(0, value.indexOf(' '));
+  return (RESPONSE_FLAGS as readonly string[]).includes(flag) ? (flag as ResponseFlag) : undefined;
 }
 
 /** Rescue on the outbound listener (HTTP/1.1 to the app). A response already begun is cut instead. */
-export function rescueH1(res: ServerResponse, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>): void {
+export function rescueH1(res: ServerResponse, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>, stats: ProxyStats): void {
   const r = rescue(err);
   log(logger, 'outbound', r, err, fields);
+  stats.countFlag(r.flag);
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const headers: string[] = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(r.body))];
-  if (emitHeader) headers.push(PROXY_ERROR_HEADER, `${r.code}: ${r.reason}`);
+  if (emitHeader) headers.push(PROXY_ERROR_HEADER, proxyErrorValue(r));
   res.writeHead(r.status, headers);
   res.end(r.body);
 }
 
 /** Rescue on the inbound listener (an HTTP/2 stream from a peer sidecar). */
-export function rescueH2(stream: ServerHttp2Stream, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>): void {
+export function rescueH2(stream: ServerHttp2Stream, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>, stats: ProxyStats): void {
   const r = rescue(err);
   log(logger, 'inbound', r, err, fields);
+  stats.countFlag(r.flag);
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
     stream.close(0x2 /* INTERNAL_ERROR */);
@@ -63,7 +80,7 @@ export function rescueH2(stream: ServerHttp2Stream, err: unknown, logger: Logger
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(r.body),
   };
-  if (emitHeader) headers[PROXY_ERROR_HEADER] = `${r.code}: ${r.reason}`;
+  if (emitHeader) headers[PROXY_ERROR_HEADER] = proxyErrorValue(r);
   stream.respond(headers);
   stream.end(r.body);
 }
@@ -75,6 +92,7 @@ function log(logger: Logger, direction: string, r: Rescued, err: unknown, fields
     direction,
     status: r.status,
     code: r.code,
+    responseFlags: r.flag,
     message: err instanceof Error ? err.message : String(err),
     ...(cause === undefined ? {} : { cause }),
     ...fields,

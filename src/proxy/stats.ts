@@ -2,6 +2,8 @@
 // no allocation), read as a record at scrape time. Names follow Prometheus conventions: `_total`
 // for counters, none for gauges.
 
+import type { ResponseFlag } from './errors.js';
+
 /** Counters and gauges of one SidecarProxy. Fields are public for cheap increments inside src/proxy. */
 export class ProxyStats {
   // --- inbound (mTLS from other sidecars) ---
@@ -88,8 +90,17 @@ export class ProxyStats {
   /** Outbound requests refused locally because this sidecar's own certificate is revoked. */
   outbound_requests_self_revoked_total = 0;
 
-  /** A copy of every counter, by name. */
+  /** Answers the sidecar gave itself, by Envoy response flag (kept out of the field list: toRecord names them). */
+  readonly #flags = new Map<ResponseFlag, number>();
+
+  countFlag(flag: ResponseFlag): void {
+    this.#flags.set(flag, (this.#flags.get(flag) ?? 0) + 1);
+  }
+
+  /** A copy of every counter, by name; local answers as `local_replies_<flag>_total` for each flag seen. */
   toRecord(): Record<string, number> {
-    return { ...this } as unknown as Record<string, number>;
+    const out = { ...this } as unknown as Record<string, number>;
+    for (const [flag, n] of this.#flags) out[`local_replies_${flag.toLowerCase()}_total`] = n;
+    return out;
   }
 }

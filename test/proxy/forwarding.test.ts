@@ -61,7 +61,7 @@ describe('a request through client sidecar, server sidecar and app', () => {
     const r = await httpRequest(p.outboundPort, { path: '/x', headers: { host: 'ratings.default:9080' } });
     assert.equal(r.status, 503);
     assert.equal(r.body.toString(), 'weft: unknown service "ratings.default"\n');
-    assert.equal(r.headers['x-weft-proxy-error'], 'WEFT_PROXY_UNKNOWN_SERVICE: unknown service "ratings.default"');
+    assert.equal(r.headers['x-weft-proxy-error'], 'NR WEFT_PROXY_UNKNOWN_SERVICE: unknown service "ratings.default"');
     const r2 = await curl(['-x', `http://127.0.0.1:${p.outboundPort}`, 'http://example.com/']);
     assert.equal(r2.stdout.toString(), 'weft: unknown service "example.com"\n');
     assert.equal(p.app.seen.length, seen);
@@ -70,7 +70,7 @@ describe('a request through client sidecar, server sidecar and app', () => {
   test('answers 400 for a request it cannot route', async () => {
     const r = await curl(['-sS', '-i', '--http1.0', '-H', 'Host:', `http://127.0.0.1:${p.outboundPort}/no-host`]);
     assert.match(r.stdout.toString(), /^HTTP\/1\.[01] 400/);
-    assert.match(r.stdout.toString(), /x-weft-proxy-error: WEFT_PROXY_BAD_REQUEST: request has no Host header/);
+    assert.match(r.stdout.toString(), /x-weft-proxy-error: DPE WEFT_PROXY_BAD_REQUEST: request has no Host header/);
   });
 
   test('strips hop-by-hop headers both ways (RFC 9110 §7.6.1), keeping end-to-end ones', async () => {
@@ -174,7 +174,7 @@ describe('a request through client sidecar, server sidecar and app', () => {
     try {
       const r = await httpRequest(p.outboundPort, { path: '/', headers: { host: 'gone.default' } });
       assert.equal(r.status, 503);
-      assert.equal(r.headers['x-weft-proxy-error'], 'WEFT_PROXY_APP_UNAVAILABLE: app unavailable');
+      assert.equal(r.headers['x-weft-proxy-error'], 'UF WEFT_PROXY_APP_UNAVAILABLE: app unavailable');
       assert.equal(s.stats().inbound_requests_failed_total, 1);
     } finally {
       await s.drain(1_000);

@@ -28,7 +28,7 @@ describe('secure naming', () => {
     p.directory.set('reviews.default', [endpoint(evilPort, idOf('reviews'))], [idOf('reviews')]);
     const r = await httpRequest(p.outboundPort, { path: '/secret', method: 'POST', headers: { host: 'reviews.default:9080' }, body: 'card=4111' });
     assert.equal(r.status, 503);
-    assert.equal(r.headers['x-weft-proxy-error'], 'WEFT_PROXY_SECURE_NAMING: the peer sidecar is not an identity of the service');
+    assert.equal(r.headers['x-weft-proxy-error'], 'UF WEFT_PROXY_SECURE_NAMING: the peer sidecar is not an identity of the service');
     assert.equal(evilApp.seen.length, 0);
     assert.equal(evil.stats().inbound_requests_total, 0, 'not even a stream was opened on the impostor');
     const line = p.clientLog.find('outbound.secure_naming.mismatch').at(-1)!;

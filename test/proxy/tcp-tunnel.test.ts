@@ -108,11 +108,11 @@ describe('TCP tunnels through a sidecar pair', () => {
     policy = undefined;
     const unknown = await openTunnel(outboundPort, 'nope.default:9000');
     assert.equal(unknown.status, 503);
-    assert.match(unknown.head, /x-weft-proxy-error: WEFT_PROXY_UNKNOWN_SERVICE/);
+    assert.match(unknown.head, /x-weft-proxy-error: NR WEFT_PROXY_UNKNOWN_SERVICE/);
     unknown.socket.destroy();
     const bad = await openTunnel(outboundPort, 'echo.default');
     assert.equal(bad.status, 400);
-    assert.match(bad.head, /x-weft-proxy-error: WEFT_PROXY_BAD_REQUEST/);
+    assert.match(bad.head, /x-weft-proxy-error: DPE WEFT_PROXY_BAD_REQUEST/);
     bad.socket.destroy();
     // A sidecar whose app is not listening answers the tunnel 503.
     const lonely = new SidecarProxy({ identity: await mesh.identity('lonely'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: 9 } });

@@ -68,7 +68,7 @@ describe('revocation in the data path', () => {
     for (let i = 0; i < 3; i++) {
       const r = await get(p);
       assert.equal(r.status, 503);
-      assert.match(String(r.headers['x-weft-proxy-error']), /^WEFT_PROXY_IDENTITY_REVOKED: certificate revoked/);
+      assert.match(String(r.headers['x-weft-proxy-error']), /^UF WEFT_PROXY_IDENTITY_REVOKED: certificate revoked/);
     }
     assert.equal(p.client.stats().outbound_requests_self_revoked_total >= 3, true);
     p.client.updateRevocations([]);

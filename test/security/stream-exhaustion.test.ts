@@ -70,7 +70,7 @@ describe('a peer session without free streams', { timeout: 180_000 }, () => {
     const refused = await openTunnel(client.outboundPort, 'tcp.default:9080');
     tunnels.push(refused.socket);
     assert.match(refused.head, /^HTTP\/1\.1 503 /, refused.head);
-    assert.match(refused.head, /x-weft-proxy-error: WEFT_PROXY_STREAMS_EXHAUSTED/, refused.head);
+    assert.match(refused.head, /x-weft-proxy-error: UO WEFT_PROXY_STREAMS_EXHAUSTED/, refused.head);
     assert.match(refused.head, /--max-sessions-per-peer/, refused.head);
 
     const res = await getViaProxy(client.outboundPort, 'tcp.default:9080');

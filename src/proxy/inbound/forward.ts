@@ -233,7 +233,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   fail(err: ProxyError): void {
     this.finished = true;
     this.fwd.stats.inbound_requests_failed_total++;
-    rescueH2(this.stream, err, this.fwd.logger, this.fwd.emitErrorHeaders, { peer: this.peer, method: this.method, path: this.path });
+    rescueH2(this.stream, err, this.fwd.logger, this.fwd.emitErrorHeaders, { peer: this.peer, method: this.method, path: this.path }, this.fwd.stats);
   }
 
   onStreamClose(): void {

@@ -234,7 +234,7 @@ export class OutboundExchange {
       method: this.req.method,
       path: this.target.path,
       ...(this.endpoint ? { endpoint: endpointKey(this.endpoint) } : {}),
-    });
+    }, s);
   }
 
   finish(): void {

@@ -114,7 +114,7 @@ export class OutboundListener {
       if (err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE') stats.outbound_requests_unknown_service_total++;
       else stats.outbound_requests_bad_request_total++;
       stats.outbound_requests_active--;
-      rescueH1(res, err, this.#logger, this.#emitErrorHeaders, { method: req.method, url: req.url, host: req.headers.host });
+      rescueH1(res, err, this.#logger, this.#emitErrorHeaders, { method: req.method, url: req.url, host: req.headers.host }, stats);
       this.#ctx.done();
       return;
     }

@@ -7,7 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../telemetry/logger.js';
-import { ProxyError } from '../errors.js';
+import { ProxyError, RESPONSE_FLAG_OF } from '../errors.js';
+import { PROXY_ERROR_HEADER, proxyErrorValue, responseFlagOf } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
@@ -84,7 +85,12 @@ function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, h
     if (status !== 200) {
       ctx.stats.outbound_tcp_connections_failed_total++;
       ctx.logger.log('info', 'outbound.tcp.refused', { target: target.authority, status });
-      answer(socket, status === 403 ? 403 : 503, status === 403 ? 'RBAC: access denied' : 'upstream connect error');
+      // The serving sidecar's own explanation travels on; a bare failure is a failed upstream connect.
+      const told = headers[PROXY_ERROR_HEADER];
+      const explained = typeof told === 'string' ? told : status === 403 ? undefined : proxyErrorValue({ flag: 'UF', code: 'WEFT_PROXY_UPSTREAM_UNAVAILABLE', reason: `the peer sidecar answered ${status}` });
+      const flag = explained === undefined ? undefined : responseFlagOf(explained);
+      if (flag !== undefined) ctx.stats.countFlag(flag);
+      answer(socket, status === 403 ? 403 : 503, status === 403 ? 'RBAC: access denied' : 'upstream connect error', explained);
       stream.close();
       return;
     }
@@ -110,13 +116,14 @@ function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unkn
   ctx.stats.outbound_tcp_connections_failed_total++;
   const e = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
   ctx.logger.log('info', 'outbound.tcp.failed', { target: url ?? null, code: e.code, error: e.message });
-  answer(socket, status, `${e.message}\n`, e.code);
+  ctx.stats.countFlag(RESPONSE_FLAG_OF[e.code]);
+  answer(socket, status, `${e.message}\n`, proxyErrorValue({ flag: RESPONSE_FLAG_OF[e.code], code: e.code, reason: e.reason }));
 }
 
 const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' } as const;
 
 /** The proxy's own answer to a CONNECT that opens no tunnel; the connection closes after it. */
-function answer(socket: Socket, status: keyof typeof REASONS, body: string, code?: string): void {
-  const error = code === undefined ? '' : `x-weft-proxy-error: ${code}\r\n`;
+function answer(socket: Socket, status: keyof typeof REASONS, body: string, proxyError?: string): void {
+  const error = proxyError === undefined ? '' : `x-weft-proxy-error: ${proxyError}\r\n`;
   socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${error}\r\n${body}`);
 }
