@@ -41,8 +41,11 @@ test('traffic resources the data path does not act on yet are reported, not sile
 });
 
 test('conditional entries apply only to the values they name', () => {
+  const se = (resolution: string) => parse(`apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: e, namespace: default}\nspec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: TLS}], resolution: ${resolution}}\n`);
+  assert.deepEqual(unenforcedFields(se('DNS')).map((f) => f.path), ['spec.hosts', 'spec.resolution']);
+  assert.deepEqual(unenforcedFields(se('STATIC')).map((f) => f.path), ['spec.hosts']);
   const mesh = (mode: string) => parse(`apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {outboundTrafficPolicy: {mode: ${mode}}}\n`);
-  assert.deepEqual(unenforcedFields(mesh('REGISTRY_ONLY')), [{ path: 'spec.outboundTrafficPolicy.mode', reason: 'egress control is not built yet: traffic to hosts outside the registry is not blocked' }]);
+  assert.deepEqual(unenforcedFields(mesh('REGISTRY_ONLY')), []);
   assert.deepEqual(unenforcedFields(mesh('ALLOW_ANY')), []);
 });
 

@@ -71,13 +71,6 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].network', reason: 'weft has one network' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].locality', reason: 'locality-aware load balancing is not supported yet' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].weight', reason: 'endpoint weights are not applied yet' },
-
-  {
-    kind: 'MeshConfig',
-    path: 'spec.outboundTrafficPolicy.mode',
-    when: (v) => v === 'REGISTRY_ONLY',
-    reason: 'egress control is not built yet: traffic to hosts outside the registry is not blocked',
-  },
 ];
 
 function parsePattern(path: string): Segment[] {

@@ -12,6 +12,8 @@ export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_APP_UNAVAILABLE',
   'WEFT_PROXY_PEER_REFUSED',
   'WEFT_PROXY_IDENTITY_REVOKED',
+  'WEFT_PROXY_EGRESS_BLOCKED',
+  'WEFT_PROXY_DNS_FAILED',
 ] as const;
 
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
@@ -20,7 +22,7 @@ export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
  * Envoy's response flags (the short names of its `%RESPONSE_FLAGS%`), so an answer the sidecar
  * gives itself reads as Envoy's would in logs, counters and dashboards written for Istio.
  */
-export const RESPONSE_FLAGS = ['UH', 'UF', 'UO', 'NR', 'NC', 'URX', 'UT', 'UC', 'UR', 'DC', 'LR', 'LH', 'DI', 'FI', 'RL', 'UAEX', 'DPE', 'UPE'] as const;
+export const RESPONSE_FLAGS = ['UH', 'UF', 'UO', 'NR', 'NC', 'URX', 'UT', 'UC', 'UR', 'DC', 'LR', 'LH', 'DI', 'FI', 'RL', 'UAEX', 'DPE', 'UPE', 'DF'] as const;
 
 export type ResponseFlag = (typeof RESPONSE_FLAGS)[number];
 
@@ -38,6 +40,9 @@ export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = 
   WEFT_PROXY_APP_UNAVAILABLE: 'UF',
   WEFT_PROXY_PEER_REFUSED: 'UF',
   WEFT_PROXY_IDENTITY_REVOKED: 'UF',
+  // REGISTRY_ONLY: the host has no route out of the mesh (Istio's BlackHoleCluster / block_all route).
+  WEFT_PROXY_EGRESS_BLOCKED: 'NR',
+  WEFT_PROXY_DNS_FAILED: 'DF',
 };
 
 /**

@@ -71,7 +71,7 @@ export class SidecarProxy {
     this.#outbound =
       opts.outbound === undefined
         ? undefined
-        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits });
+        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits, outboundTrafficPolicy: opts.outboundTrafficPolicy });
   }
 
   /** Binds the listeners (port 0 picks a free one) and resolves with the bound ports. */

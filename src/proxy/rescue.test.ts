@@ -16,6 +16,8 @@ describe('rescue', () => {
       WEFT_PROXY_APP_UNAVAILABLE: 503,
       WEFT_PROXY_IDENTITY_REVOKED: 503,
       WEFT_PROXY_PEER_REFUSED: 403,
+      WEFT_PROXY_EGRESS_BLOCKED: 502,
+      WEFT_PROXY_DNS_FAILED: 503,
     };
     assert.deepEqual(Object.keys(expected).sort(), [...PROXY_ERROR_CODES].sort());
     for (const code of PROXY_ERROR_CODES) {
@@ -44,6 +46,8 @@ describe('rescue', () => {
       WEFT_PROXY_APP_UNAVAILABLE: 'UF',
       WEFT_PROXY_IDENTITY_REVOKED: 'UF',
       WEFT_PROXY_PEER_REFUSED: 'UF',
+      WEFT_PROXY_EGRESS_BLOCKED: 'NR',
+      WEFT_PROXY_DNS_FAILED: 'DF',
     };
     for (const code of PROXY_ERROR_CODES) {
       const r = rescue(new ProxyError(code, 'short reason'));

@@ -19,6 +19,8 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_STREAMS_EXHAUSTED: 503,
   WEFT_PROXY_APP_UNAVAILABLE: 503,
   WEFT_PROXY_IDENTITY_REVOKED: 503,
+  WEFT_PROXY_EGRESS_BLOCKED: 502,
+  WEFT_PROXY_DNS_FAILED: 503,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.
   WEFT_PROXY_PEER_REFUSED: 403,
 };

@@ -68,6 +68,12 @@ export class ProxyStats {
   outbound_requests_reset_total = 0;
   /** Requests re-sent on a fresh session because the first one refused or lost them unsent. */
   outbound_requests_retried_total = 0;
+  /** Requests to hosts outside the mesh forwarded as asked (outboundTrafficPolicy ALLOW_ANY). */
+  outbound_requests_passthrough_total = 0;
+  /** Requests and CONNECTs to hosts outside the mesh refused with 502 (REGISTRY_ONLY). */
+  outbound_requests_blackholed_total = 0;
+  /** CONNECTs to hosts outside the mesh carried as plain TCP (ALLOW_ANY). */
+  outbound_tcp_passthrough_total = 0;
   /** TCP connections the app opened with CONNECT, carried to a peer sidecar. */
   outbound_tcp_connections_total = 0;
   outbound_tcp_connections_active = 0;

@@ -38,6 +38,8 @@ export interface ServiceEntry {
  */
 export interface ServiceDirectory {
   lookup(service: string, namespace: string): ServiceEntry | undefined;
+  /** Whether any service of the mesh is in `namespace`: `NAME.NAMESPACE` for such a namespace is a mesh name, never an external host. */
+  hasNamespace?(namespace: string): boolean;
 }
 
 export interface HostPort {
@@ -62,6 +64,8 @@ export interface SidecarProxyOptions {
   emitErrorHeaders?: boolean;
   /** The inbound policy in force, read per request (absent: no authorization stage). */
   policy?: () => InboundPolicy | undefined;
+  /** MeshConfig's outboundTrafficPolicy.mode in force, read per request to a host outside the mesh (absent: ALLOW_ANY, Istio's default). */
+  outboundTrafficPolicy?: () => 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** Cap and handshake deadline of each listener (inbound, outbound); defaults: 4096 and 10 s. */
   limits?: ConnectionLimits;
   /** Streams a peer may open at once on one inbound session (default 1000). */

@@ -151,6 +151,7 @@ export class Sidecar {
       app: this.#opts.app,
       outbound: this.#opts.outbound,
       policy: () => this.config.inbound,
+      outboundTrafficPolicy: () => this.config.mesh.outboundTrafficPolicy.mode,
       limits: this.#opts.limits,
       maxStreamsPerSession: this.#opts.maxStreamsPerSession,
       maxSessionsPerPeer: this.#opts.maxSessionsPerPeer,

@@ -9,6 +9,7 @@ interface Entry {
 /** The services of the latest discovery snapshot, indexed for the proxy's per-request lookup. */
 export class SnapshotDirectory implements ServiceDirectory {
   #byName = new Map<string, Entry>();
+  #namespaces = new Set<string>();
   version = 0;
 
   update(snapshot: MeshSnapshot): void {
@@ -20,11 +21,16 @@ export class SnapshotDirectory implements ServiceDirectory {
       });
     }
     this.#byName = next;
+    this.#namespaces = new Set(snapshot.services.map((s) => s.namespace));
     this.version = snapshot.version;
   }
 
   lookup(service: string, namespace: string): Entry | undefined {
     return this.#byName.get(`${service}.${namespace}`);
+  }
+
+  hasNamespace(namespace: string): boolean {
+    return this.#namespaces.has(namespace);
   }
 
   get serviceCount(): number {

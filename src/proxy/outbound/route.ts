@@ -23,6 +23,21 @@ export interface Target {
  *   `WEFT_PROXY_UNKNOWN_SERVICE` (a host that is not SERVICE.NAMESPACE).
  */
 export function parseTarget(url: string, host: string | undefined, clusterSuffix: string): Target {
+  const { authority, path } = readTarget(url, host);
+  const name = serviceHostOf(authority, clusterSuffix);
+  const dot = name.indexOf('.');
+  if (dot <= 0 || dot === name.length - 1 || name.indexOf('.', dot + 1) !== -1) {
+    throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${name}"`);
+  }
+  return { service: name.slice(0, dot), namespace: name.slice(dot + 1), authority, path };
+}
+
+/**
+ * The authority and origin-form path of an outbound request, whatever host it names.
+ *
+ * @throws ProxyError `WEFT_PROXY_BAD_REQUEST` (no host, an unsupported scheme).
+ */
+export function readTarget(url: string, host: string | undefined): { authority: string; path: string } {
   let authority: string;
   let path: string;
   if (url.charCodeAt(0) === 0x2f /* '/' */) {
@@ -51,12 +66,7 @@ export function parseTarget(url: string, host: string | undefined, clusterSuffix
   }
   const hash = path.indexOf('#');
   if (hash !== -1) path = path.slice(0, hash);
-  const name = serviceHostOf(authority, clusterSuffix);
-  const dot = name.indexOf('.');
-  if (dot <= 0 || dot === name.length - 1 || name.indexOf('.', dot + 1) !== -1) {
-    throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${name}"`);
-  }
-  return { service: name.slice(0, dot), namespace: name.slice(dot + 1), authority, path };
+  return { authority, path };
 }
 
 /** The lowercase hostname of an authority, without port, trailing dot or cluster suffix. */

@@ -12,7 +12,8 @@ import type { ProxyStats } from '../stats.js';
 import type { ServiceDirectory } from '../types.js';
 import { OutboundExchange, type OutboundContext } from './forward.js';
 import type { SessionPool } from './pool.js';
-import { parseTarget, RoundRobin } from './route.js';
+import { parseTarget, readTarget, RoundRobin } from './route.js';
+import { createEgressAgent, externalHostOf, forwardExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { openTunnel, type TunnelContext } from './tunnel.js';
 
 // === OutboundListener ===
@@ -25,14 +26,23 @@ export class OutboundListener {
   readonly #logger: Logger;
   readonly #emitErrorHeaders: boolean;
   readonly #ctx: { -readonly [K in keyof OutboundContext]: OutboundContext[K] };
+  readonly #egress: EgressContext;
+  readonly #egressMode: () => OutboundTrafficMode;
   #onIdle: (() => void) | undefined;
+  /** Called once when a request to an external host is over. */
+  readonly #external = (): void => {
+    this.#stats.outbound_requests_active--;
+    this.#ctx.done();
+  };
 
-  constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean; clock: Clock; limits?: ConnectionLimits }) {
+  constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean; clock: Clock; limits?: ConnectionLimits; outboundTrafficPolicy?: () => OutboundTrafficMode }) {
     this.#directory = opts.directory;
     this.#clusterSuffix = `.${opts.clusterDomain}`;
     this.#stats = opts.stats;
     this.#logger = opts.logger;
     this.#emitErrorHeaders = opts.emitErrorHeaders;
+    this.#egress = { stats: opts.stats, logger: opts.logger, emitErrorHeaders: opts.emitErrorHeaders, agent: createEgressAgent() };
+    this.#egressMode = opts.outboundTrafficPolicy ?? (() => 'ALLOW_ANY');
     this.#ctx = {
       pool: opts.pool,
       balancer: new RoundRobin(),
@@ -66,7 +76,7 @@ export class OutboundListener {
       if (err.code !== 'ECONNRESET' && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
-    const tunnels: TunnelContext = { directory: opts.directory, pool: opts.pool, balancer: this.#ctx.balancer, stats: opts.stats, logger: opts.logger, clusterSuffix: this.#clusterSuffix };
+    const tunnels: TunnelContext = { directory: opts.directory, pool: opts.pool, balancer: this.#ctx.balancer, stats: opts.stats, logger: opts.logger, clusterSuffix: this.#clusterSuffix, egress: this.#egress, egressMode: this.#egressMode };
     this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       guard.settle(socket);
       void openTunnel(tunnels, req, socket, head);
@@ -96,6 +106,7 @@ export class OutboundListener {
       await Promise.race([idle, deadline]);
     }
     this.#server.closeAllConnections();
+    this.#egress.agent.destroy();
     await closed;
   }
 
@@ -111,6 +122,7 @@ export class OutboundListener {
       entry = this.#directory.lookup(target.service, target.namespace);
       if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
     } catch (err) {
+      if (err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE' && this.#toExternal(req, res, target)) return;
       if (err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE') stats.outbound_requests_unknown_service_total++;
       else stats.outbound_requests_bad_request_total++;
       stats.outbound_requests_active--;
@@ -119,5 +131,14 @@ export class OutboundListener {
       return;
     }
     new OutboundExchange(this.#ctx, req, res, target, entry).attempt();
+  }
+
+  /** A request for a host outside the mesh's names goes out as outboundTrafficPolicy says; false: it is a mesh name. */
+  #toExternal(req: IncomingMessage, res: ServerResponse, target: { authority: string; path: string } | undefined): boolean {
+    const { authority, path } = target ?? readTarget(req.url ?? '/', req.headers.host);
+    const ext = externalHostOf(authority, this.#clusterSuffix, this.#directory, 80);
+    if (ext === undefined) return false;
+    forwardExternal(this.#egress, this.#egressMode(), req, res, ext, path, this.#external);
+    return true;
   }
 }

@@ -11,6 +11,7 @@ import { ProxyError, RESPONSE_FLAG_OF } from '../errors.js';
 import { PROXY_ERROR_HEADER, proxyErrorValue, responseFlagOf } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
+import { externalHostOf, tunnelExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import { parseTarget, type RoundRobin, type Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
@@ -24,6 +25,8 @@ export interface TunnelContext {
   readonly stats: ProxyStats;
   readonly logger: Logger;
   readonly clusterSuffix: string;
+  readonly egress: EgressContext;
+  readonly egressMode: () => OutboundTrafficMode;
 }
 
 /** Handles one CONNECT from the app; never throws (every failure is an HTTP answer on `socket`). */
@@ -37,7 +40,16 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
     entry = ctx.directory.lookup(target.service, target.namespace);
     if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
   } catch (err) {
-    return refuse(ctx, socket, err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? 503 : 400, err, req.url);
+    const unknown = err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE';
+    const ext = unknown ? externalHostOf(req.url!, ctx.clusterSuffix, ctx.directory, 443) : undefined;
+    if (ext !== undefined) {
+      return tunnelExternal(ctx.egress, ctx.egressMode(), socket, head, ext, (status, body, e) => {
+        ctx.stats.outbound_tcp_connections_failed_total++;
+        ctx.stats.countFlag(RESPONSE_FLAG_OF[e.code]);
+        answer(socket, status, body, proxyErrorValue({ flag: RESPONSE_FLAG_OF[e.code], code: e.code, reason: e.reason }));
+      });
+    }
+    return refuse(ctx, socket, unknown ? 503 : 400, err, req.url);
   }
   let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${target.service}.${target.namespace}" has no endpoints`);
   const failed: string[] = [];
@@ -120,7 +132,7 @@ function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unkn
   answer(socket, status, `${e.message}\n`, proxyErrorValue({ flag: RESPONSE_FLAG_OF[e.code], code: e.code, reason: e.reason }));
 }
 
-const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' } as const;
+const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' } as const;
 
 /** The proxy's own answer to a CONNECT that opens no tunnel; the connection closes after it. */
 function answer(socket: Socket, status: keyof typeof REASONS, body: string, proxyError?: string): void {
