@@ -2,63 +2,31 @@
 // app asked, REGISTRY_ONLY answers 502; a name shaped like a mesh service stays "unknown service".
 // The external host is a plain HTTP server on an IP literal, so nothing here resolves a name.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { SidecarProxy } from '../../src/proxy/index.js';
+import type { SidecarProxy } from '../../src/proxy/index.js';
 import { externalHostOf } from '../../src/proxy/outbound/egress.js';
-import { endpoint, httpRequest, idOf, MemoryLogger, MeshPki, startApp, StaticDirectory, type App } from './helpers.js';
+import { startEgressRig, NamespacedDirectory, type EgressRig } from './egress-rig.js';
+import { httpRequest, StaticDirectory, type App } from './helpers.js';
 import { curl } from './tools.js';
 
-/** The mesh's namespaces are those of its services, as the sidecar's snapshot directory says. */
-class NamespacedDirectory extends StaticDirectory {
-  hasNamespace(namespace: string): boolean {
-    return [...this.entries.keys()].some((k) => k.endsWith(`.${namespace}`));
-  }
-}
-
 describe('outbound traffic to hosts outside the mesh', () => {
+  let rig: EgressRig;
   let external: App;
-  let meshApp: App;
   let client: SidecarProxy;
-  let server: SidecarProxy;
   let outbound: number;
-  let mode: 'ALLOW_ANY' | 'REGISTRY_ONLY' = 'ALLOW_ANY';
   let closedPort: number;
-  const log = new MemoryLogger();
+  const setMode = (m: EgressRig['mode']): void => void (rig.mode = m);
 
   before(async () => {
-    const mesh = await MeshPki.create();
-    external = await startApp('external');
-    meshApp = await startApp('details');
-    const directory = new NamespacedDirectory();
-    server = new SidecarProxy({ identity: await mesh.identity('details'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: meshApp.port } });
-    const serverPort = (await server.start()).inboundPort;
-    directory.set('details.default', [endpoint(serverPort, idOf('details'))], [idOf('details')]);
-    client = new SidecarProxy({
-      identity: await mesh.identity('productpage'),
-      directory,
-      inbound: { host: '127.0.0.1', port: 0 },
-      app: { host: '127.0.0.1', port: 9 },
-      outbound: { host: '127.0.0.1', port: 0 },
-      outboundTrafficPolicy: () => mode,
-      logger: log,
-    });
-    outbound = (await client.start()).outboundPort!;
-    // A port nothing listens on: bound, then closed.
-    const probe: Server = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    closedPort = (probe.address() as { port: number }).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    rig = await startEgressRig();
+    ({ external, client, outbound, closedPort } = rig);
   });
   after(async () => {
-    await client?.drain(2_000);
-    await server?.drain(2_000);
-    await external?.close();
-    await meshApp?.close();
+    await rig?.close();
   });
 
   test('ALLOW_ANY: an absolute-URI request to an outside host goes to it as asked, without mesh headers', async () => {
-    mode = 'ALLOW_ANY';
+    setMode('ALLOW_ANY');
     const before = external.seen.length;
     const r = await curl(['-sS', '-x', `http://127.0.0.1:${outbound}`, '-H', 'x-app: 1', `http://127.0.0.1:${external.port}/ext?q=1`]);
     assert.equal(r.code, 0, r.stderr);
@@ -74,7 +42,7 @@ describe('outbound traffic to hosts outside the mesh', () => {
   });
 
   test('ALLOW_ANY: an origin-form request whose Host is outside the mesh, with a body', async () => {
-    mode = 'ALLOW_ANY';
+    setMode('ALLOW_ANY');
     const body = Buffer.alloc(300_000, 7);
     const r = await httpRequest(outbound, { method: 'POST', path: '/echo', headers: { host: `127.0.0.1:${external.port}` }, body });
     assert.equal(r.status, 200);
@@ -82,7 +50,7 @@ describe('outbound traffic to hosts outside the mesh', () => {
   });
 
   test('ALLOW_ANY: CONNECT to an outside host is a plain TCP connection to it', async () => {
-    mode = 'ALLOW_ANY';
+    setMode('ALLOW_ANY');
     const r = await curl(['-sS', '-p', '-x', `http://127.0.0.1:${outbound}`, `http://127.0.0.1:${external.port}/tunnelled`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout.toString()) as { url: string }).url, '/tunnelled');
@@ -90,7 +58,7 @@ describe('outbound traffic to hosts outside the mesh', () => {
   });
 
   test('REGISTRY_ONLY: requests and CONNECTs to outside hosts get 502 with the reason, and reach nobody', async () => {
-    mode = 'REGISTRY_ONLY';
+    setMode('REGISTRY_ONLY');
     const before = external.seen.length;
     const r = await httpRequest(outbound, { path: '/x', headers: { host: `127.0.0.1:${external.port}` } });
     assert.equal(r.status, 502);
@@ -102,11 +70,11 @@ describe('outbound traffic to hosts outside the mesh', () => {
     const m = await httpRequest(outbound, { path: '/in-mesh', headers: { host: 'details.default' } });
     assert.equal(m.status, 200);
     assert.ok(client.stats().outbound_requests_blackholed_total! >= 2);
-    mode = 'ALLOW_ANY';
+    setMode('ALLOW_ANY');
   });
 
   test('a name shaped like a mesh service stays "unknown service" under ALLOW_ANY, and nothing is dialled', async () => {
-    mode = 'ALLOW_ANY';
+    setMode('ALLOW_ANY');
     const passthrough = client.stats().outbound_requests_passthrough_total!;
     for (const host of ['ratings.default', 'ratings.default.svc.cluster.local:9080', 'ratings']) {
       const r = await httpRequest(outbound, { path: '/', headers: { host } });
@@ -117,7 +85,7 @@ describe('outbound traffic to hosts outside the mesh', () => {
   });
 
   test('an outside host that refuses the connection is 503 UF, for requests and CONNECT alike', async () => {
-    mode = 'ALLOW_ANY';
+    setMode('ALLOW_ANY');
     const r = await httpRequest(outbound, { path: '/', headers: { host: `127.0.0.1:${closedPort}` } });
     assert.equal(r.status, 503);
     assert.match(String(r.headers['x-weft-proxy-error']), /^UF WEFT_PROXY_UPSTREAM_UNAVAILABLE: cannot reach 127\.0\.0\.1:\d+$/);
