@@ -65,6 +65,8 @@ function withPort(host: string, portPart: string | undefined, ip: boolean): Pars
 
 /** Lower case, one trailing dot dropped, every label well formed; undefined otherwise. */
 export function normalizeHostName(name: string): string | undefined {
+  // Checked before lower-casing: 'K' (U+212A) and 'İ' (U+0130) fold to ASCII letters.
+  if (!/^[A-Za-z0-9._-]*$/.test(name)) return undefined;
   let h = name.toLowerCase();
   if (h.endsWith('.')) h = h.slice(0, -1);
   if (h.length === 0 || h.length > 253) return undefined;
