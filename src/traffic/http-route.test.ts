@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HTTPRoute } from '../config/generated/types.js';
-import type { DirectDecision, ForwardDecision, NoRouteDecision, RedirectDecision, RouteDecision } from './decision.js';
+import type { DirectDecision, ForwardDecision, NoRouteDecision, RedirectDecision, RouteDecision, StreamDecision } from './decision.js';
 import { RATINGS, req, REVIEWS, table, vs } from './testing/fixtures.js';
 
 const one = (route: HTTPRoute, over: Parameters<typeof req>[1] = {}): RouteDecision => {
@@ -152,10 +152,10 @@ describe('TLS and TCP routes', () => {
     assert.match((t.routeTls(PP, 'other.example', 9443) as { reason: string }).reason, /no tls route of VirtualService default\/r matches/);
   });
   test('TCP routes by port and destination subnet, weighted', () => {
-    const d = t.routeTcp(PP, 9080, '10.1.2.3') as { destinations: { host: string; weight: number }[] };
-    assert.deepEqual(d.destinations.map((x) => [x.host, x.weight]), [[REVIEWS, 80], [RATINGS, 20]]);
-    assert.deepEqual((t.routeTcp(PP, 9080, '192.168.0.1') as { destinations: { weight: number }[] }).destinations.map((x) => x.weight), [100]);
-    assert.equal((t.routeTcp(PP, 9080) as { destinations: unknown[] }).destinations.length, 1);
+    const dests = (d: StreamDecision) => (d.kind === 'forward' ? d.destinations.map((x) => [x.host, x.weight]) : d.reason);
+    assert.deepEqual(dests(t.routeTcp(PP, 9080, '10.1.2.3')), [[REVIEWS, 80], [RATINGS, 20]]);
+    assert.deepEqual(dests(t.routeTcp(PP, 9080, '192.168.0.1')), [[REVIEWS, 100]]);
+    assert.deepEqual(dests(t.routeTcp(PP, 9080)), [[REVIEWS, 100]]);
     assert.equal(t.routeTcp(PP, 9443).kind, 'no-route');
   });
   test('without TLS or TCP routes: the host itself', () => {
