@@ -52,9 +52,52 @@ export function compileStringMatch(m: StringMatch, ignoreCase: boolean): Compile
 export function compileFullRegex(source: string): RegExp | string {
   if (source.length === 0) return 'an empty regex is refused (as Istio validation does)';
   if (source.length > MAX_REGEX_LENGTH) return `a regex of ${source.length} characters exceeds the ${MAX_REGEX_LENGTH}-character cap`;
-  const problem = regexProblem(source);
+  const problem = regexProblem(source) ?? nestedRepetition(source);
   if (problem !== undefined) return `regex ${JSON.stringify(source)} ${problem}`;
   return new RegExp(`^(?:${source})$`);
+}
+
+const NESTED = 'repeats a group that itself repeats without bound (nested quantifiers): JavaScript would backtrack exponentially where RE2 runs in linear time, so weft refuses it';
+
+/**
+ * Why a regex is refused for its nested repetition (`(a+)+`, `(x*)*`, `(a{2,})+`): RE2 runs it in
+ * linear time, JavaScript's backtracking engine can take exponential time on a request an attacker
+ * writes. Undefined when there is none.
+ */
+export function nestedRepetition(source: string): string | undefined {
+  // For each open group: whether an unbounded quantifier occurs inside it.
+  const stack: boolean[] = [];
+  let inClass = false;
+  let lastGroupUnbounded = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    const afterGroup = lastGroupUnbounded;
+    lastGroupUnbounded = false;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (source[i + 1] === ']') i++;
+    } else if (c === '(') stack.push(false);
+    else if (c === ')') {
+      const inner = stack.pop() ?? false;
+      lastGroupUnbounded = inner;
+      if (inner && stack.length > 0) stack[stack.length - 1] = true;
+    } else if (c === '*' || c === '+' || (c === '{' && /^\{\d*,\}/.test(source.slice(i)))) {
+      if (afterGroup) return NESTED;
+      if (stack.length > 0) stack[stack.length - 1] = true;
+    } else if (c === '{' && afterGroup) {
+      const m = /^\{(\d+)(?:,(\d+))?\}/.exec(source.slice(i));
+      if (m !== null && Number(m[2] ?? m[1]) > 1) return NESTED;
+    }
+  }
+  return undefined;
 }
 
 /** An unanchored, global regex for a substitution (`uriRegexRewrite`), or the reason it is refused. */
