@@ -46,6 +46,17 @@ describe('conflicts', () => {
   });
 });
 
+describe('creation order', () => {
+  test('an unparsable creationTimestamp sorts as the newest; equal times go by name', () => {
+    const t = table([
+      vs('default', 'a-broken', { hosts: ['reviews'], http: [to('ratings')] }, 'not a time'),
+      vs('default', 'z-dated', { hosts: ['reviews'], http: [to('reviews')] }, '2026-05-01T00:00:00Z'),
+      vs('default', 'b-broken', { hosts: ['reviews'], http: [to('reviews')] }, 'also not a time'),
+    ]);
+    assert.deepEqual(t.conflicts, [{ host: REVIEWS, chosen: 'default/z-dated', ignored: ['default/a-broken', 'default/b-broken'] }]);
+  });
+});
+
 describe('sourceLabels, sourceNamespace and per-match gateways select callers at compile time', () => {
   const resources = [vs('default', 'r', {
     hosts: ['reviews'],
@@ -141,6 +152,19 @@ describe('delegation', () => {
       assert.ok(t.issues.some((i) => reason.test(i.message)), JSON.stringify(t.issues));
     });
   }
+  test('the delegate inherits what it leaves unset from the root route, and the names join with -', () => {
+    const t = table([
+      vs('default', 'root', { hosts: ['reviews'], http: [{ name: 'root', delegate: { name: 'child' }, timeout: '3s', retries: { attempts: 5 }, headers: { request: { set: { 'x-root': '1' } } } }] }),
+      vs('default', 'child', { http: [
+        { name: 'own', match: [{ uri: { prefix: '/own' }, name: 'm' }], timeout: '1s', ...to('ratings') },
+        { name: 'rest', ...to('reviews') },
+      ] }),
+    ]);
+    const own = t.route(req(REVIEWS, { path: '/own' })) as ForwardDecision;
+    assert.deepEqual([own.routeName, own.timeoutMs, own.retry.attempts], ['root-own.m', 1000, 5]);
+    const rest = t.route(req(REVIEWS, { path: '/x' })) as ForwardDecision;
+    assert.deepEqual([rest.routeName, rest.timeoutMs, rest.requestHeaders.set], ['root-rest', 3000, [['x-root', '1']]]);
+  });
   test('a failing delegate limited by a root match leaves other requests routed', () => {
     const t = table([root({ name: 'gone' }, [{ uri: { prefix: '/api' } }])]);
     assert.equal(t.route(req(REVIEWS, { path: '/api' })).kind, 'no-route');

@@ -31,9 +31,14 @@ export function exportedTo(exportTo: readonly string[] | undefined, namespace: s
 
 /** Istio's config order: oldest first, then by name, then by namespace. */
 export function byAge(a: StoredResource, b: StoredResource): number {
-  const ta = Date.parse(a.metadata.creationTimestamp);
-  const tb = Date.parse(b.metadata.creationTimestamp);
-  if (ta !== tb) return (Number.isNaN(ta) ? Infinity : ta) - (Number.isNaN(tb) ? Infinity : tb) || 0;
+  // An unparsable time sorts last, as the newest.
+  const time = (r: StoredResource) => {
+    const t = Date.parse(r.metadata.creationTimestamp);
+    return Number.isNaN(t) ? Number.MAX_VALUE : t;
+  };
+  const ta = time(a);
+  const tb = time(b);
+  if (ta !== tb) return ta < tb ? -1 : 1;
   return cmp(a.metadata.name, b.metadata.name) || cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '');
 }
 

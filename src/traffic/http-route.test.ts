@@ -131,6 +131,11 @@ describe('timeout, retries, fault, mirrors, CORS on the decision', () => {
     assert.deepEqual(d.mirrors, [{ host: RATINGS, subset: undefined, port: undefined, perMillion: 50_000 }]);
     assert.equal(d.cors?.origins.length, 1);
   });
+  test('an unknown mirror host is dropped and reported', () => {
+    const t = table([vs('default', 'r', { hosts: ['reviews'], http: [{ mirrors: [{ destination: { host: 'ratings' } }, { destination: { host: 'ghost.example' } }], route: [to('reviews')] }] })]);
+    assert.deepEqual(fwd(t.route(req(REVIEWS))).mirrors.map((m) => [m.host, m.perMillion]), [[RATINGS, 1_000_000]]);
+    assert.deepEqual(t.issues.map((i) => `${i.path}: ${i.message}`), ['spec.http[0].mirrors[1].destination.host: ghost.example is neither a service nor a ServiceEntry host: the mirror is dropped']);
+  });
   test('an unknown retryOn token is reported as an issue', () => {
     const t = table([vs('default', 'r', { hosts: ['reviews'], http: [{ retries: { attempts: 1, retryOn: 'bogus' }, route: [to('reviews')] }] })]);
     assert.deepEqual(t.issues.map((i) => i.message), ['unknown retryOn tokens ignored: bogus']);
@@ -150,6 +155,12 @@ describe('TLS and TCP routes', () => {
   test('TLS routes by SNI and port', () => {
     assert.deepEqual(t.routeTls(PP, 'ProductPage.default.svc.cluster.local', 9443), { kind: 'forward', virtualService: 'default/r', destinations: [{ host: RATINGS, subset: undefined, port: 9443, weight: 100 }] });
     assert.match((t.routeTls(PP, 'other.example', 9443) as { reason: string }).reason, /no tls route of VirtualService default\/r matches/);
+  });
+  test('a short sniHosts name matches the fully qualified SNI', () => {
+    const s = table([vs('default', 's', { hosts: ['productpage'], tls: [{ match: [{ sniHosts: ['productpage'] }], route: [{ destination: { host: 'ratings' } }] }] })]);
+    assert.equal(s.routeTls(PP, 'productpage.default.svc.cluster.local', 9443).kind, 'forward');
+    assert.equal(s.routeTls(PP, 'productpage', 9443).kind, 'forward');
+    assert.equal(s.routeTls(PP, 'ratings.default.svc.cluster.local', 9443).kind, 'no-route');
   });
   test('TCP routes by port and destination subnet, weighted', () => {
     const dests = (d: StreamDecision) => (d.kind === 'forward' ? d.destinations.map((x) => [x.host, x.weight]) : d.reason);

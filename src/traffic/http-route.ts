@@ -91,7 +91,7 @@ export function compileAction(route: HTTPRoute, site: RouteSite): CompiledAction
     timeoutMs: timeoutMs === 0 ? undefined : timeoutMs,
     retry,
     fault: compileFault(route.fault),
-    mirrors: compileMirrors(route, (h) => site.registry.destinationKey(h, site.namespace)),
+    mirrors: compileMirrors(route, (h) => site.registry.destinationKey(h, site.namespace), (h, path) => issue(path, `${h} is neither a service nor a ServiceEntry host: the mirror is dropped`)),
     cors,
   };
 }

@@ -15,19 +15,20 @@ export interface MirrorTarget {
 }
 
 /** The mirrors a route declares, with `resolve` turning a destination host into a host key (undefined: unknown, dropped). */
-export function compileMirrors(route: HTTPRoute, resolve: (host: string) => string | undefined): MirrorTarget[] {
+export function compileMirrors(route: HTTPRoute, resolve: (host: string) => string | undefined, onUnknown: (host: string, path: string) => void = () => {}): MirrorTarget[] {
   const out: MirrorTarget[] = [];
-  const add = (host: string, subset: string | undefined, port: number | undefined, pm: number) => {
+  const add = (host: string, subset: string | undefined, port: number | undefined, pm: number, path: string) => {
     const key = resolve(host);
-    if (key !== undefined && pm > 0) out.push({ host: key, subset, port, perMillion: pm });
+    if (key === undefined) onUnknown(host, path);
+    else if (pm > 0) out.push({ host: key, subset, port, perMillion: pm });
   };
   if (route.mirror !== undefined) {
     const pm = route.mirrorPercentage !== undefined ? perMillion(route.mirrorPercentage) : route.mirrorPercent !== undefined ? perMillion(undefined, route.mirrorPercent) : 1_000_000;
-    add(route.mirror.host, route.mirror.subset, route.mirror.port?.number, pm);
+    add(route.mirror.host, route.mirror.subset, route.mirror.port?.number, pm, 'mirror.host');
   }
-  for (const m of route.mirrors ?? []) {
-    add(m.destination.host, m.destination.subset, m.destination.port?.number, m.percentage === undefined ? 1_000_000 : perMillion(m.percentage));
-  }
+  (route.mirrors ?? []).forEach((m, i) => {
+    add(m.destination.host, m.destination.subset, m.destination.port?.number, m.percentage === undefined ? 1_000_000 : perMillion(m.percentage), `mirrors[${i}].destination.host`);
+  });
   return out;
 }
 

@@ -12,7 +12,7 @@ import type { HostRegistry } from './host-registry.js';
 import { compileAction, type CompiledAction } from './http-route.js';
 import { andMatches, compileMatch, type CompiledMatch } from './match.js';
 import type { CallerView } from './types.js';
-import { wildcardCovers } from './host.js';
+import { hostKeyIn, wildcardCovers } from './host.js';
 
 /** A match block with the route name it logs. */
 export interface RouteBlock {
@@ -123,12 +123,36 @@ function compileDelegate(route: HTTPRoute, rootBlocks: RouteBlock[] | undefined,
     const [blocks, stop] = cutAtCatchAll(merged);
     const action: CompiledAction = dr.delegate !== undefined
       ? { kind: 'no-route', status: 404, flag: 'NR', reason: `${dResource} spec.http[${j}]: delegation is one level deep; the delegate delegates again` }
-      : compileAction(dr, { resource: dResource, path: `spec.http[${j}]`, namespace: delegate.metadata.namespace, registry: ctx.registry, issues: ctx.issues });
+      : compileAction(inherit(route, dr), { resource: dResource, path: `spec.http[${j}]`, namespace: delegate.metadata.namespace, registry: ctx.registry, issues: ctx.issues });
     if (dr.delegate !== undefined) ctx.issues.push({ resource: dResource, path: `spec.http[${j}].delegate`, message: 'delegation is one level deep: this route fails closed (404)' });
-    out.push({ blocks, routeName: dr.name ?? '', action });
+    out.push({ blocks: blocks?.map((b) => ({ ...b, routeName: joinNames(route.name, b.routeName) })), routeName: joinNames(route.name, dr.name ?? ''), action });
     if (stop) return true;
   }
   return false;
+}
+
+/**
+ * A delegate route with what it leaves unset taken from the root route (Istio mergeHTTPRoute):
+ * rewrite, timeout, retries, fault, mirrors, corsPolicy and headers.
+ */
+function inherit(root: HTTPRoute, d: HTTPRoute): HTTPRoute {
+  const mirrors = d.mirror === undefined && d.mirrors === undefined ? { mirror: root.mirror, mirrors: root.mirrors, mirrorPercent: root.mirrorPercent, mirrorPercentage: root.mirrorPercentage } : {};
+  return {
+    ...d,
+    ...mirrors,
+    rewrite: d.rewrite ?? root.rewrite,
+    timeout: d.timeout ?? root.timeout,
+    retries: d.retries ?? root.retries,
+    fault: d.fault ?? root.fault,
+    corsPolicy: d.corsPolicy ?? root.corsPolicy,
+    headers: d.headers ?? root.headers,
+  };
+}
+
+/** Istio names a merged route `<root>-<delegate>`, or whichever of the two is set. */
+function joinNames(root: string | undefined, delegate: string): string {
+  if (root === undefined || root === '') return delegate;
+  return delegate === '' ? root : `${root}-${delegate}`;
 }
 
 function mergeBlocks(outer: RouteBlock[] | undefined, inner: RouteBlock[] | undefined): RouteBlock[] | undefined {
@@ -146,7 +170,7 @@ function compileL4(routes: readonly { match?: readonly (L4MatchAttributes | TLSM
       if (kept.length === 0) return;
       matches = kept.map((m) => ({
         port: m.port,
-        sni: 'sniHosts' in m ? m.sniHosts.map((h) => h.toLowerCase().replace(/\.$/, '')) : undefined,
+        sni: 'sniHosts' in m ? sniNames(m.sniHosts, ns, ctx.registry) : undefined,
         subnets: m.destinationSubnets === undefined || m.destinationSubnets.length === 0 ? undefined : subnetMatcher(m.destinationSubnets),
       }));
     }
@@ -163,6 +187,17 @@ function compileL4(routes: readonly { match?: readonly (L4MatchAttributes | TLSM
     out.push({ matches, destinations });
   });
   return out;
+}
+
+/** `sniHosts` as written (lower case) and, for service names, fully qualified in the VirtualService's namespace. */
+function sniNames(hosts: readonly string[], ns: string, registry: HostRegistry): string[] {
+  const out = new Set<string>();
+  for (const h of hosts) {
+    const lower = h.toLowerCase().replace(/\.$/, '');
+    out.add(lower);
+    out.add(hostKeyIn(lower, ns, registry.clusterDomain, registry.isRegistryHost));
+  }
+  return [...out];
 }
 
 /** True when an SNI is one of `sniHosts` (exact, or under a `*.` wildcard). */
