@@ -109,6 +109,19 @@ describe('route order, catch-all and ports', () => {
     const n = noRoute(t.route(req(pp, { port: 9080, path: '/y' })));
     assert.deepEqual([n.status, n.flag, n.reason], [404, 'NR', 'no route of VirtualService default/r matches the request']);
   });
+  test('a VirtualService with no HTTP route for the caller leaves HTTP to the default route', () => {
+    const tcpOnly = table([vs('default', 'r', { hosts: ['reviews'], tcp: [{ route: [{ destination: { host: 'ratings' } }] }] })]);
+    assert.equal((tcpOnly.route(req(REVIEWS)) as ForwardDecision).routeName, 'default');
+    const othersOnly = table([vs('default', 'r', { hosts: ['reviews'], http: [{ match: [{ sourceLabels: { app: 'nobody' } }], ...to('ratings') }] })]);
+    assert.deepEqual(dest(othersOnly.route(req(REVIEWS))), [`${REVIEWS}||9080|100`]);
+  });
+  test('each match block of one route logs its own name, request after request', () => {
+    const t = table([vs('default', 'r', { hosts: ['reviews'], http: [{ name: 'r', match: [{ uri: { prefix: '/a' }, name: 'a' }, { uri: { prefix: '/b' }, name: 'b' }], ...to('ratings') }] })]);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((t.route(req(REVIEWS, { path: '/a' })) as ForwardDecision).routeName, 'r.a');
+      assert.equal((t.route(req(REVIEWS, { path: '/b' })) as ForwardDecision).routeName, 'r.b');
+    }
+  });
   test('no VirtualService: the host itself, on the request port', () => {
     const d = table([]).route(req(REVIEWS, { port: 9080 })) as ForwardDecision;
     assert.equal(d.routeName, 'default');

@@ -32,6 +32,8 @@ export type CompiledAction =
       readonly fault: FaultPolicy | undefined;
       readonly mirrors: readonly MirrorTarget[];
       readonly cors: CompiledCors | undefined;
+      /** Decisions that do not depend on the request (no rewrite, every port known), by route name. */
+      readonly fixed: Map<string, RouteDecision>;
     }
   | { readonly kind: 'redirect'; readonly redirect: CompiledRedirect; readonly headers: CompiledHeaders }
   | { readonly kind: 'direct'; readonly status: number; readonly body: string | Uint8Array | undefined; readonly headers: CompiledHeaders }
@@ -93,6 +95,7 @@ export function compileAction(route: HTTPRoute, site: RouteSite): CompiledAction
     fault: compileFault(route.fault),
     mirrors: compileMirrors(route, (h) => site.registry.destinationKey(h, site.namespace), (h, path) => issue(path, `${h} is neither a service nor a ServiceEntry host: the mirror is dropped`)),
     cors,
+    fixed: new Map(),
   };
 }
 
@@ -109,10 +112,13 @@ export function decide(action: CompiledAction, view: RequestView, uri: UriMatchF
       return { kind: 'redirect', routeName, virtualService, status: action.redirect.status, location, responseHeaders: action.headers.response };
     }
     case 'forward': {
+      const cacheable = !action.portless && action.rewrite === undefined;
+      const hit = cacheable ? action.fixed.get(routeName) : undefined;
+      if (hit !== undefined) return hit;
       const port = view.req.port;
       const destinations = action.portless ? action.destinations.map((d) => ({ ...d, port: d.port ?? port })) : (action.destinations as readonly RouteDestination[]);
       const rw = action.rewrite;
-      return {
+      const d: RouteDecision = {
         kind: 'forward',
         routeName,
         virtualService,
@@ -127,6 +133,8 @@ export function decide(action: CompiledAction, view: RequestView, uri: UriMatchF
         mirrors: action.mirrors,
         cors: action.cors,
       };
+      if (cacheable) action.fixed.set(routeName, Object.freeze(d));
+      return d;
     }
   }
 }

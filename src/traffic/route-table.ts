@@ -56,12 +56,14 @@ export class RouteTable {
   }
 
   /**
-   * Routes an HTTP request for a host key `resolve` answered. Without a VirtualService: to the
-   * host itself on the request's port. With one: the first matching route, or 404 NR.
+   * Routes an HTTP request for a host key `resolve` answered. Without a VirtualService (or one
+   * with no HTTP route for this caller): to the host itself on the request's port. With one: the
+   * first matching route, or 404 NR.
    */
   route(req: RouteRequest): RouteDecision {
     const vs = this.virtualServiceFor(req.host);
-    if (vs === undefined) return this.#defaultRoute(req.host, req.port);
+    // A VirtualService without HTTP routes for this caller leaves HTTP to the default route, as Istio's does.
+    if (vs === undefined || vs.http.length === 0) return this.#defaultRoute(req.host, req.port);
     const view = new RequestView(req);
     for (const r of vs.http) {
       if (r.blocks === undefined) return decide(r.action, view, IMPLICIT_URI, r.routeName, vs.ref);
