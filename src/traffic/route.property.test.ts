@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { HTTPMatchRequest, HTTPRoute } from '../config/generated/types.js';
+import type { HTTPMatchRequest, HTTPRoute, StringMatch } from '../config/generated/types.js';
 import type { RouteRequest } from './request.js';
 import { req, REVIEWS, table, vs } from './testing/fixtures.js';
 
 const block: fc.Arbitrary<HTTPMatchRequest> = fc.record({
   uri: fc.oneof(fc.constantFrom('/a', '/b', '/a/b').map((prefix) => ({ prefix })), fc.constantFrom('/a', '/b').map((exact) => ({ exact }))),
   method: fc.constantFrom('GET', 'POST').map((exact) => ({ exact })),
-  headers: fc.constantFrom({}, { 'x-v': { exact: '1' } }, { 'x-v': {} }),
+  headers: fc.constantFrom<Record<string, StringMatch>>({}, { 'x-v': { exact: '1' } }, { 'x-v': {} }),
   port: fc.constantFrom(9080, 9443),
 }, { requiredKeys: [] });
 const routes = fc.array(fc.record({ match: fc.option(fc.array(block, { minLength: 1, maxLength: 3 }), { nil: undefined }) }), { minLength: 1, maxLength: 5 })
@@ -19,7 +19,7 @@ const request = fc.record({
   path: fc.constantFrom('/a', '/b', '/a/b', '/c', '/a?x'),
   method: fc.constantFrom('GET', 'POST'),
   port: fc.constantFrom(9080, 9443),
-  headers: fc.constantFrom({}, { 'x-v': '1' }, { 'x-v': '2' }),
+  headers: fc.constantFrom<Record<string, string>>({}, { 'x-v': '1' }, { 'x-v': '2' }),
 });
 
 function blockMatches(m: HTTPMatchRequest, r: { path: string; method: string; port: number; headers: Record<string, string> }): boolean {
