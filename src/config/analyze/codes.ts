@@ -31,6 +31,7 @@ export const LINT_CODES = [
   { code: 'WA016', severity: 'warning', title: 'path rule under NONE or BASE normalization', needsRegistry: false },
   { code: 'WA017', severity: 'warning', title: 'several VirtualServices for one host', needsRegistry: false },
   { code: 'WA018', severity: 'warning', title: 'subset no DestinationRule defines', needsRegistry: false },
+  { code: 'WA019', severity: 'warning', title: 'delegate that cannot be applied', needsRegistry: false },
 ] as const satisfies readonly LintCode[];
 
 export type LintCodeName = (typeof LINT_CODES)[number]['code'];

@@ -67,3 +67,53 @@ describe('WA018: a subset no DestinationRule defines', () => {
     assert.deepEqual(only(run(docs(dr('*.bookinfo.svc.cluster.local', ['v1', 'v2']), routed('v2', 'reviews.bookinfo.svc.cluster.local'))), 'WA018'), []);
   });
 });
+
+const root = (delegate: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: root, namespace: bookinfo}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /api}}]
+    delegate: ${delegate}
+  - route:
+    - destination: {host: reviews}
+`;
+const child = (name: string, namespace: string, extra = '') => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+${extra}  http:
+  - route:
+    - destination: {host: reviews.bookinfo}
+`;
+
+describe('WA019: a delegate that cannot be applied', () => {
+  const cases: [string, string, RegExp][] = [
+    ['missing', root('{name: gone}'), /bookinfo\/gone does not exist \(Istio IST0101\)/],
+    ['with hosts', docs(root('{name: child}'), child('child', 'bookinfo', '  hosts: [x.bookinfo]\n')), /has hosts/],
+    ['not exported', docs(root('{name: child, namespace: team}'), child('child', 'team', '  exportTo: ["."]\n')), /not exported to namespace bookinfo/],
+  ];
+  for (const [name, yaml, reason] of cases) {
+    test(`fail/${name}`, () => {
+      const f = only(run(yaml, { workloads: 'offline' }), 'WA019');
+      assert.deepEqual(f.map((x) => `${x.resource} ${x.path}`), ['VirtualService/bookinfo/root spec.http[0].delegate']);
+      assert.match(f[0]!.message, reason);
+      assert.match(f[0]!.message, /requests the route matches get 404/);
+    });
+  }
+  test('fail/a delegate that delegates again', () => {
+    const f = only(run(docs(root('{name: child}'), `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: child, namespace: bookinfo}
+spec:
+  http:
+  - delegate: {name: root}
+`)), 'WA019');
+    assert.deepEqual(f.map((x) => `${x.resource} ${x.path}`), ['VirtualService/bookinfo/child spec.http[0].delegate']);
+    assert.match(f[0]!.message, /one level deep/);
+  });
+  test('ok/a delegate without hosts, exported to the root namespace', () => {
+    assert.deepEqual(only(run(docs(root('{name: child, namespace: team}'), child('child', 'team', '  exportTo: [bookinfo]\n'))), 'WA019'), []);
+  });
+});

@@ -1,7 +1,10 @@
 // WA017: several VirtualServices bound to sidecars claim one host (Istio's IST0109,
 // ConflictingMeshGatewayVirtualServiceHosts): sidecars apply only the oldest for that host.
 // WA018: a route sends traffic to a subset no DestinationRule for its host defines (Istio's
-// IST0101, ReferencedResourceNotFound): Istio routes it nowhere. Neither needs the registry.
+// IST0101, ReferencedResourceNotFound): Istio routes it nowhere.
+// WA019: an HTTP route delegates to a VirtualService that is missing, has hosts, is not exported
+// to the root's namespace, or delegates again: weft answers the requests it matches with 404.
+// None needs the registry.
 import type { Destination, DestinationRule, ServiceEntry, VirtualService } from '../../generated/types.js';
 import type { StoredResource } from '../../stored.js';
 import { finding, ofKind, serviceKeyOf, type Context } from '../context.js';
@@ -99,6 +102,32 @@ export function unknownSubsets(ctx: Context): Finding[] {
     (vs.spec.http ?? []).forEach((route, i) => {
       check(route.mirror, `spec.http[${i}].mirror`);
       (route.mirrors ?? []).forEach((m, j) => check(m.destination, `spec.http[${i}].mirrors[${j}].destination`));
+    });
+  }
+  return out;
+}
+
+/** Istio's exportTo read for one viewer namespace. */
+function exportedTo(exportTo: readonly string[] | undefined, namespace: string, viewer: string): boolean {
+  if (exportTo === undefined || exportTo.length === 0) return true;
+  return exportTo.some((e) => e === '*' || e === viewer || (e === '.' && namespace === viewer));
+}
+
+export function brokenDelegates(ctx: Context): Finding[] {
+  const all = ofKind<VirtualService>(ctx.input, 'VirtualService');
+  const byRef = new Map(all.map((vs) => [ref(vs), vs]));
+  const out: Finding[] = [];
+  for (const vs of all) {
+    (vs.spec.http ?? []).forEach((route, i) => {
+      if (route.delegate === undefined) return;
+      const target = `${route.delegate.namespace ?? vs.metadata.namespace}/${route.delegate.name ?? ''}`;
+      const d = byRef.get(target);
+      let why: string | undefined;
+      if ((vs.spec.hosts ?? []).length === 0) why = 'this VirtualService is itself a delegate (it has no hosts), and delegation is one level deep';
+      else if (d === undefined) why = `VirtualService ${target} does not exist (Istio IST0101)`;
+      else if ((d.spec.hosts ?? []).length > 0) why = `VirtualService ${target} has hosts, and a delegate must have none`;
+      else if (!exportedTo(d.spec.exportTo, d.metadata.namespace, vs.metadata.namespace)) why = `VirtualService ${target} is not exported to namespace ${vs.metadata.namespace}`;
+      if (why !== undefined) out.push(finding('WA019', vs, `the route delegates to ${target}, which cannot be applied: ${why}; requests the route matches get 404`, `spec.http[${i}].delegate`));
     });
   }
   return out;
