@@ -218,3 +218,33 @@ spec:
     assert.deepEqual(dest(t.route(req(REVIEWS))), [`${REVIEWS}|v1|9080|75`, `${REVIEWS}|v3|9080|25`]);
   });
 });
+
+describe('an external host through a ServiceEntry', () => {
+  test('resolve names the entry host and route applies its VirtualService', () => {
+    const t = table(fromYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin, namespace: default}
+spec:
+  hosts: [httpbin.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: httpbin, namespace: default}
+spec:
+  hosts: [httpbin.example.com]
+  http:
+  - timeout: 3s
+    retries: {attempts: 0}
+    route:
+    - destination: {host: httpbin.example.com}
+`));
+    const r = t.resolve('HTTPBIN.example.com', 80);
+    assert.equal(r.kind, 'service-entry');
+    const d = t.route(req((r as { host: string }).host, { port: 80, authority: 'httpbin.example.com' })) as ForwardDecision;
+    assert.deepEqual([d.kind, d.timeoutMs, d.retry.attempts, d.virtualService], ['forward', 3000, 0, 'default/httpbin']);
+    assert.deepEqual(dest(d), ['httpbin.example.com||80|100']);
+  });
+});
