@@ -178,6 +178,13 @@ describe('delegation', () => {
     const rest = t.route(req(REVIEWS, { path: '/x' })) as ForwardDecision;
     assert.deepEqual([rest.routeName, rest.timeoutMs, rest.requestHeaders.set], ['root-rest', 3000, [['x-root', '1']]]);
   });
+  test('a root match name is kept when the delegate route has no match', () => {
+    const t = table([
+      vs('default', 'root', { hosts: ['reviews'], http: [{ name: 'root', match: [{ uri: { prefix: '/api' }, name: 'api' }], delegate: { name: 'child' } }] }),
+      vs('default', 'child', { http: [{ name: 'rest', ...to('reviews') }] }),
+    ]);
+    assert.equal((t.route(req(REVIEWS, { path: '/api/x' })) as ForwardDecision).routeName, 'root-rest.api');
+  });
   test('a failing delegate limited by a root match leaves other requests routed', () => {
     const t = table([root({ name: 'gone' }, [{ uri: { prefix: '/api' } }])]);
     assert.equal(t.route(req(REVIEWS, { path: '/api' })).kind, 'no-route');

@@ -81,7 +81,7 @@ export function compileVirtualService(vs: StoredResource<VirtualService>, ctx: V
   const ns = vs.metadata.namespace;
   const ref = `${ns}/${vs.metadata.name}`;
   const resource = `VirtualService/${ref}`;
-  const site = (path: string, namespace: string, res = resource) => ({ resource: res, path, namespace, registry: ctx.registry, issues: ctx.issues });
+  const site = (path: string, namespace: string) => ({ resource, path, namespace, registry: ctx.registry, issues: ctx.issues });
   const http: CompiledHttpRoute[] = [];
   const routes = vs.spec.http ?? [];
   for (let i = 0; i < routes.length; i++) {
@@ -125,7 +125,8 @@ function compileDelegate(route: HTTPRoute, rootBlocks: RouteBlock[] | undefined,
       ? { kind: 'no-route', status: 404, flag: 'NR', reason: `${dResource} spec.http[${j}]: delegation is one level deep; the delegate delegates again` }
       : compileAction(inherit(route, dr), { resource: dResource, path: `spec.http[${j}]`, namespace: delegate.metadata.namespace, registry: ctx.registry, issues: ctx.issues });
     if (dr.delegate !== undefined) ctx.issues.push({ resource: dResource, path: `spec.http[${j}].delegate`, message: 'delegation is one level deep: this route fails closed (404)' });
-    out.push({ blocks: blocks?.map((b) => ({ ...b, routeName: joinNames(route.name, b.routeName) })), routeName: joinNames(route.name, dr.name ?? ''), action });
+    const name = joinNames(route.name, dr.name ?? '');
+    out.push({ blocks: blocks?.map((b) => ({ ...b, routeName: nameOf(name, b.match.name) })), routeName: name, action });
     if (stop) return true;
   }
   return false;
