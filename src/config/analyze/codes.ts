@@ -29,6 +29,9 @@ export const LINT_CODES = [
   { code: 'WA014', severity: 'warning', title: 'source that can never match', needsRegistry: false },
   { code: 'WA015', severity: 'warning', title: 'principal no workload identity can have', needsRegistry: false },
   { code: 'WA016', severity: 'warning', title: 'path rule under NONE or BASE normalization', needsRegistry: false },
+  { code: 'WA017', severity: 'warning', title: 'several VirtualServices for one host', needsRegistry: false },
+  { code: 'WA018', severity: 'warning', title: 'subset no DestinationRule defines', needsRegistry: false },
+  { code: 'WA019', severity: 'warning', title: 'delegate that cannot be applied', needsRegistry: false },
 ] as const satisfies readonly LintCode[];
 
 export type LintCodeName = (typeof LINT_CODES)[number]['code'];

@@ -8,6 +8,7 @@ import { peerAuthenticationLints } from './lints/mtls.js';
 import { weakPathNormalization } from './lints/normalization.js';
 import { allowNothing, customFailsClosed, notEnforced, tokenNotRequired } from './lints/policies.js';
 import { principalLints } from './lints/principals.js';
+import { brokenDelegates, conflictingVirtualServices, unknownSubsets } from './lints/routes.js';
 import { selectorsMatchingNothing } from './lints/selectors.js';
 import { shadowedRules } from './lints/shadowing.js';
 import type { AnalyzeInput, Finding } from './types.js';
@@ -15,7 +16,7 @@ import type { AnalyzeInput, Finding } from './types.js';
 export type { AnalyzedPort, AnalyzedService, AnalyzedWorkload, AnalyzeInput, Finding, PortProtocol, Severity } from './types.js';
 export { LINT_CODES, type LintCode, type LintCodeName } from './codes.js';
 
-const CONFIG_LINTS: readonly Lint[] = [peerAuthenticationLints, shadowedRules, principalLints, customFailsClosed, allowNothing, tokenNotRequired, notEnforced, weakPathNormalization];
+const CONFIG_LINTS: readonly Lint[] = [peerAuthenticationLints, shadowedRules, principalLints, customFailsClosed, allowNothing, tokenNotRequired, notEnforced, weakPathNormalization, conflictingVirtualServices, unknownSubsets, brokenDelegates];
 const REGISTRY_LINTS: readonly Lint[] = [selectorsMatchingNothing, httpFieldsOnTcp, unknownHosts];
 
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
