@@ -282,6 +282,14 @@ const CASES: readonly Case[] = [
     ],
   },
   {
+    name: 'fail/consistent-hash: a maglev table that is not prime, a ring above Envoy\'s maximum',
+    text: 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: a\n  trafficPolicy:\n    loadBalancer:\n      consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65536}}\n  subsets:\n  - name: v1\n    trafficPolicy:\n      portLevelSettings:\n      - port: {number: 80}\n        loadBalancer:\n          consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 9000000}}\n',
+    expect: [
+      'test.yaml:8:68: spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize: maglev tableSize 65536 must be a prime number below 5000011 (e.g. 65537) (WEFT_CONFIG_INVALID_VALUE)',
+      'test.yaml:15:75: spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.consistentHash.ringHash.minimumRingSize: minimumRingSize 9000000 is above the maximum ring size 8388608 (WEFT_CONFIG_OUT_OF_RANGE)',
+    ],
+  },
+  {
     name: 'fail/gateway: a TLS server without a certificate, and one port name for two ports',
     text: 'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: ["*"]\n    tls: {mode: SIMPLE}\n  - port: {number: 8443, name: https, protocol: HTTPS}\n    hosts: ["*"]\n    tls: {mode: PASSTHROUGH}\n',
     expect: [
