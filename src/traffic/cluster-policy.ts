@@ -117,11 +117,29 @@ export function durationMs(text: string | undefined, fallback: number): number {
 
 const positive = (v: number | undefined, fallback: number): number => (v === undefined || v <= 0 ? fallback : v);
 
+/** Envoy's bound on a Maglev table. */
+export const MAGLEV_MAX_TABLE_SIZE = 5_000_011;
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+/**
+ * The table size to build: validation refuses a non-prime or oversized one, but a table that is not
+ * prime would make the build loop forever, so anything else falls back to the default here too.
+ */
+export function maglevTableSize(size: number | undefined): number {
+  return size !== undefined && size < MAGLEV_MAX_TABLE_SIZE && isPrime(size) ? size : DEFAULT_MAGLEV_TABLE_SIZE;
+}
+
 export function resolveLoadBalancer(lb: LoadBalancerSettings | undefined): LoadBalancerPolicy {
   const ch = lb?.consistentHash;
   if (ch !== undefined) {
     const algorithm: HashAlgorithm = ch.maglev !== undefined
-      ? { kind: 'maglev', tableSize: positive(ch.maglev.tableSize, DEFAULT_MAGLEV_TABLE_SIZE) }
+      ? { kind: 'maglev', tableSize: maglevTableSize(ch.maglev.tableSize) }
       : { kind: 'ring-hash', minimumRingSize: Math.min(MAX_RING_SIZE, positive(ch.ringHash?.minimumRingSize ?? ch.minimumRingSize, DEFAULT_RING_SIZE)) };
     return { kind: 'consistent-hash', key: hashKeyOf(ch), algorithm };
   }
