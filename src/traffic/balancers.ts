@@ -45,7 +45,10 @@ export function randomIndex(random: () => number, n: number): number {
   return i >= n ? n - 1 : i < 0 ? 0 : i;
 }
 
-/** Envoy's round robin with equal weights: a cursor per pool, so a new pool starts a fresh rotation. */
+/**
+ * Envoy's round robin with equal weights: a cursor per pool, so a new pool starts a fresh
+ * rotation, at a random endpoint (as Envoy seeds it) so that sidecars do not all start on the first.
+ */
 export class RoundRobin implements Chooser {
   readonly #cursors = new WeakMap<readonly EndpointView[], { next: number }>();
 
@@ -54,7 +57,7 @@ export class RoundRobin implements Chooser {
     if (n === 0) return undefined;
     let cursor = this.#cursors.get(pool);
     if (cursor === undefined) {
-      cursor = { next: 0 };
+      cursor = { next: randomIndex(ctx.random, n) };
       this.#cursors.set(pool, cursor);
     }
     const start = cursor.next % n;
