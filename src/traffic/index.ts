@@ -3,7 +3,7 @@
 // DestinationRule: policies, balancing, outlier detection, circuit breaking.
 export { compileClusters, canonicalHost, mergeTrafficPolicy, visibleTo } from './destination-rules.js';
 export type { ClusterIssue, ClusterTable, ClusterTableInput, MergedRule, SubsetEndpoints } from './destination-rules.js';
-export { resolvePolicy, durationMs, UNLIMITED, MAX_RING_SIZE } from './cluster-policy.js';
+export { resolveConnectionPool, resolveLoadBalancer, resolveOutlierDetection, resolvePolicy, durationMs, UNLIMITED, MAX_RING_SIZE } from './cluster-policy.js';
 export type { ClusterPolicy, ConnectionPoolLimits, HashAlgorithm, HashKeySource, LoadBalancerPolicy, OutlierPolicy, SimpleAlgorithm } from './cluster-policy.js';
 export { ClusterBalancer } from './cluster-balancer.js';
 export type { ClusterBalancerOptions, EjectionView, Pick, PickContext } from './cluster-balancer.js';
