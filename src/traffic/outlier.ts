@@ -166,10 +166,11 @@ export class OutlierDetector implements EjectionView {
   }
 
   /**
-   * Ejects unless that would pass maxEjectionPercent of the watched endpoints. One endpoint may
-   * always be ejected when the percentage is above 0 (Envoy's behaviour for small clusters since
-   * its check ran before counting the new ejection): with the default 10% a 3-endpoint service
-   * can still hold out its one failing endpoint.
+   * Ejects unless that would pass maxEjectionPercent of the watched endpoints. As in Envoy, the
+   * first ejection always happens when the percentage is above 0 (so the default 10% of a
+   * 3-endpoint service still holds out its one failing endpoint); further ones only while the
+   * count after ejecting stays within the percentage (Envoy compares the count before ejecting
+   * and can overshoot by one endpoint; weft does not).
    */
   #eject(m: HostMonitor, reason: EjectionReason, nowMs: number): EjectionReason | undefined {
     if (m.ejected) return undefined;
