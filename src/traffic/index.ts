@@ -13,6 +13,8 @@ export { planLocality, priorityLoad } from './locality.js';
 export { OutlierDetector, outcomeOfStatus } from './outlier.js';
 export type { EjectionReason, Outcome, OutlierStats } from './outlier.js';
 export { CircuitBreaker } from './circuit-breaker.js';
+export { ClusterRegistry, clusterName } from './cluster-registry.js';
+export type { ClusterState, ClusterStats } from './cluster-registry.js';
 export type { Admission, BreakerResource, BreakerStats } from './circuit-breaker.js';
 
 export type { CallerView, EndpointView, ServicePortView, ServiceView, TrafficProtocol } from './types.js';
