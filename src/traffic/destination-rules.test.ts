@@ -116,6 +116,12 @@ describe('policyFor: which rule', () => {
     assert.equal(canonicalHost('example.com', 'x', new Set(['shop']), 'svc.cluster.local'), 'example.com');
   });
 
+  test('another cluster domain: hosts qualify with it, and lookups by any spelling agree', () => {
+    const t = compileClusters({ mesh: MESH, caller: CALLER, resources: [dr('shop', 'r', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } })], services: SERVICES, clusterDomain: 'svc.corp.example' });
+    for (const h of ['reviews.shop', 'Reviews.Shop.svc', 'reviews.shop.svc.corp.example.']) assert.deepEqual(t.ruleFor(h)?.rules, ['shop/r'], h);
+    assert.equal(t.ruleFor('reviews.shop.svc.cluster.local'), undefined);
+  });
+
   test('several rules for a host merge: subsets concatenated, the first policy wins, a duplicate subset is reported', () => {
     const a = dr('shop', 'a', { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }] });
     const b = dr('shop', 'b', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'RANDOM' } }, subsets: [{ name: 'v2', labels: { version: 'v2' } }, { name: 'v1', labels: { version: 'v2' } }] });
