@@ -81,6 +81,18 @@ describe('ClusterBalancer', () => {
     for (let i = 0; i < 10; i++) assert.equal(chosen(b.pick(eps, { nowMs: 0, avoid: { avoids: (e) => tried.has(e.key) } })), eps[2]);
   });
 
+  test('a retry avoiding every endpoint of one priority is redrawn into the next, as Envoy\'s host selection retries', () => {
+    // P0 (same subzone) half healthy takes 70% of the load, P1 (same zone) the rest.
+    const eps = [endpoint(0, { locality: 'eu/eu-a/r1' }), endpoint(1, { locality: 'eu/eu-a/r1', healthy: false }), endpoint(2, { locality: 'eu/eu-a/r2' })];
+    const b = balancer(RR_OD, { seed: 5 });
+    assert.deepEqual(b.describe(eps, 0).load, [70, 30]);
+    const avoid = { avoids: (e: EndpointView) => e === eps[0] };
+    let next = 0;
+    for (let i = 0; i < 1000; i++) if (chosen(b.pick(eps, { nowMs: 0, avoid })) === eps[2]) next++;
+    // Five draws all landing on P0 happen 0.7^5 ≈ 17% of the time; without redraws it would be 70%.
+    assert.ok(next > 700, `the other priority got ${next} of 1000 retries`);
+  });
+
   test('locality failover: the caller\'s subzone takes everything until it is unhealthy, then the zone', () => {
     const eps = [endpoint(0, { locality: 'eu/eu-a/r1' }), endpoint(1, { locality: 'eu/eu-a/r2' }), endpoint(2, { locality: 'us/us-a/r1' })];
     const b = balancer(RR_OD);

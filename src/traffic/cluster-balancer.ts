@@ -2,7 +2,7 @@
 // priority's healthy share deciding how much load it takes (Envoy's priority load and panic
 // threshold), then the policy's algorithm choosing within the pool. The split is computed once
 // per endpoint list and health state; `pick` itself allocates only its answer.
-import { LeastRequest, RandomChoice, RoundRobin, type Chooser, type EndpointFilter, type LoadView } from './balancers.js';
+import { HOST_SELECTION_ATTEMPTS, LeastRequest, RandomChoice, RoundRobin, type Chooser, type EndpointFilter, type LoadView } from './balancers.js';
 import type { ClusterPolicy } from './cluster-policy.js';
 import { ConsistentHash, requestHash, type AffinityCookie, type HashInput } from './consistent-hash.js';
 import { OVERPROVISIONING_FACTOR, planLocality, priorityLoad } from './locality.js';
@@ -68,6 +68,8 @@ interface Layout {
   readonly priorities: readonly Priority[];
   readonly load: readonly number[];
   readonly panic: readonly boolean[];
+  /** How many priorities or locality groups a pick can land in: redraws help only above 1. */
+  readonly spread: number;
 }
 
 const NO_ENDPOINTS: Pick = Object.freeze({ kind: 'none', reason: 'no-endpoints' });
@@ -102,12 +104,6 @@ export class ClusterBalancer {
     if (this.#chooser === undefined) return PASSTHROUGH;
     if (endpoints.length === 0) return NO_ENDPOINTS;
     const layout = this.#layoutFor(endpoints, ctx.nowMs);
-    const p = this.#choosePriority(layout.load);
-    if (p === -1) return NO_HEALTHY;
-    const priority = layout.priorities[p]!;
-    const panic = layout.panic[p]!;
-    const pool = this.#poolOf(priority, panic);
-    if (pool.length === 0) return NO_HEALTHY;
     let cookie: AffinityCookie | undefined;
     const c = this.#ctx;
     c.avoid = ctx.avoid;
@@ -118,10 +114,24 @@ export class ClusterBalancer {
       c.hash = h.hash;
       cookie = h.cookie;
     }
-    const endpoint = this.#chooser.choose(pool, c);
+    // When the load spans priorities, a choice the caller avoids is redrawn, priority included,
+    // as Envoy's host selection retries do; within one priority the chooser already passed it over.
+    let first: { endpoint: EndpointView; priority: number; panic: boolean } | undefined;
+    for (let attempt = 0; attempt < HOST_SELECTION_ATTEMPTS; attempt++) {
+      const p = this.#choosePriority(layout.load);
+      if (p === -1) break;
+      const panic = layout.panic[p]!;
+      const pool = this.#poolOf(layout.priorities[p]!, panic);
+      const endpoint = pool.length === 0 ? undefined : this.#chooser.choose(pool, c);
+      if (endpoint === undefined) continue;
+      if (ctx.avoid === undefined || layout.spread <= 1 || !ctx.avoid.avoids(endpoint)) {
+        c.avoid = undefined;
+        return { kind: 'endpoint', endpoint, panic, priority: p, cookie };
+      }
+      first ??= { endpoint, priority: p, panic };
+    }
     c.avoid = undefined;
-    if (endpoint === undefined) return NO_HEALTHY;
-    return { kind: 'endpoint', endpoint, panic, priority: p, cookie };
+    return first === undefined ? NO_HEALTHY : { kind: 'endpoint', endpoint: first.endpoint, panic: first.panic, priority: first.priority, cookie };
   }
 
   /** The current split, for stats and explanations: percent of load per priority and panic flags. */
@@ -183,7 +193,8 @@ export class ClusterBalancer {
       return { groups: built, all, healthy };
     });
     const { load, panic } = priorityLoad(priorities.map((p) => ({ total: p.all.length, healthy: p.healthy.length })), this.#opts.policy.panicThresholdPercent);
-    const layout: Layout = { endpoints, version, expiresMs: ej === undefined ? Infinity : ej.nextExpiryMs, priorities, load, panic };
+    const spread = load.filter((l) => l > 0).length + Math.max(0, ...priorities.map((p) => p.groups.length - 1));
+    const layout: Layout = { endpoints, version, expiresMs: ej === undefined ? Infinity : ej.nextExpiryMs, priorities, load, panic, spread };
     this.#layout = layout;
     return layout;
   }
