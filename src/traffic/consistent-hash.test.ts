@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HashKeySource } from './cluster-policy.js';
-import { buildMaglev, buildRing, requestHash, type HashInput } from './consistent-hash.js';
+import { buildMaglev, buildRing, ConsistentHash, requestHash, type HashInput } from './consistent-hash.js';
 import { hash53, hashHex } from './hash.js';
 import { endpoints } from './testing/cluster-fixtures.js';
 
@@ -60,6 +60,19 @@ describe('tables', () => {
   test('empty pools build empty tables', () => {
     assert.equal(buildRing([], 1024).points.length, 0);
     assert.ok(buildMaglev([], 251).every((i) => i === -1));
+  });
+
+  test('a table is built once per pool and a new pool gets its own', () => {
+    const ch = new ConsistentHash({ kind: 'maglev', tableSize: 251 });
+    const pool = endpoints(4);
+    const ctx = { random: () => 0, avoid: undefined, load: undefined, hash: 42 };
+    assert.equal(ch.built(pool), false);
+    const first = ch.choose(pool, ctx);
+    assert.equal(ch.built(pool), true);
+    for (let i = 0; i < 20; i++) assert.equal(ch.choose(pool, ctx), first);
+    const copy = [...pool];
+    assert.equal(ch.built(copy), false);
+    assert.equal(ch.choose(copy, ctx), first, 'the same endpoints give the same table');
   });
 
   test('the ring of a giant minimum stays at the cap', () => {
