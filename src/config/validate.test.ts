@@ -282,6 +282,26 @@ const CASES: readonly Case[] = [
     ],
   },
   {
+    name: 'fail/consistent-hash: a maglev table that is not prime, a ring above Envoy\'s maximum',
+    text: 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: a\n  trafficPolicy:\n    loadBalancer:\n      consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65536}}\n  subsets:\n  - name: v1\n    trafficPolicy:\n      portLevelSettings:\n      - port: {number: 80}\n        loadBalancer:\n          consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 9000000}}\n',
+    expect: [
+      'test.yaml:8:68: spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize: maglev tableSize 65536 must be a prime number below 5000011 (e.g. 65537) (WEFT_CONFIG_INVALID_VALUE)',
+      'test.yaml:15:75: spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.consistentHash.ringHash.minimumRingSize: minimumRingSize 9000000 is above the maximum ring size 8388608 (WEFT_CONFIG_OUT_OF_RANGE)',
+    ],
+  },
+  {
+    name: 'fail/locality: distribute with failover, weights not adding up to 100, a failover within one region',
+    text: 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: a\n  trafficPolicy:\n    loadBalancer:\n      localityLbSetting:\n        distribute:\n        - from: eu/*\n          to: {eu/*: 70, us/*: 20}\n        - from: eu/*\n          to: {eu/*: 0, us/*: 100}\n        failover:\n        - {from: eu, to: eu}\n        - {from: eu/a, to: us}\n',
+    expect: [
+      'test.yaml:11:15: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to: locality weights add up to 90, not 100 (WEFT_CONFIG_INVALID_VALUE)',
+      'test.yaml:12:17: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[1].from: locality "eu/*" is set twice in distribute (WEFT_CONFIG_DUPLICATE_ENTRY)',
+      'test.yaml:13:22: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[1].to["eu/*"]: locality weight 0 must be from 1 to 100 (WEFT_CONFIG_OUT_OF_RANGE)',
+      'test.yaml:14:9: spec.trafficPolicy.loadBalancer.localityLbSetting.failover: "distribute" and "failover" cannot both be set (WEFT_CONFIG_EXCLUSIVE_FIELDS)',
+      'test.yaml:15:11: spec.trafficPolicy.loadBalancer.localityLbSetting.failover[0]: failover must name two different regions in "from" and "to" (WEFT_CONFIG_INVALID_VALUE)',
+      'test.yaml:16:11: spec.trafficPolicy.loadBalancer.localityLbSetting.failover[1]: failover names regions only: no "/" and no "*" wildcard (WEFT_CONFIG_INVALID_VALUE)',
+    ],
+  },
+  {
     name: 'fail/gateway: a TLS server without a certificate, and one port name for two ports',
     text: 'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: ["*"]\n    tls: {mode: SIMPLE}\n  - port: {number: 8443, name: https, protocol: HTTPS}\n    hosts: ["*"]\n    tls: {mode: PASSTHROUGH}\n',
     expect: [

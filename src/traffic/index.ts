@@ -1,6 +1,7 @@
-// The traffic domain: Istio's VirtualService routing (this half) and DestinationRule cluster
-// behaviour, pure (no sockets, files, clock or randomness of its own: time and random draws are
-// passed in). docs/traffic.md describes it field by field.
+// The traffic domain: Istio's VirtualService routing and DestinationRule cluster behaviour, pure
+// (no sockets, files, clock or randomness of its own: time and random draws are passed in). docs/traffic.md describes it field by field.
+
+// VirtualService: hosts, matching, routes.
 export { compileRoutes, exportedTo, type CompileRoutesInput } from './compile.js';
 export { RouteTable } from './route-table.js';
 export type { RouteRequest, HeaderGetter } from './request.js';
@@ -13,4 +14,22 @@ export { faultDecision, compileFault, GRPC_STATUS_CODES, type FaultPolicy, type 
 export { mirrorDecision, type MirrorTarget } from './mirror.js';
 export { corsPreflight, corsResponseHeaders, compileCors, type CompiledCors, type CorsPreflight, type CorsHeaders } from './cors.js';
 export { parseAuthority, meshNameOf, type ParsedAuthority, type MeshName } from './host.js';
+
+// DestinationRule: policies, balancing, outlier detection, circuit breaking.
+export { compileClusters, canonicalHost, mergeTrafficPolicy, visibleTo } from './destination-rules.js';
+export type { ClusterIssue, ClusterTable, ClusterTableInput, MergedRule, SubsetEndpoints } from './destination-rules.js';
+export { resolveConnectionPool, resolveLoadBalancer, resolveOutlierDetection, resolvePolicy, durationMs, UNLIMITED, MAX_RING_SIZE } from './cluster-policy.js';
+export type { ClusterPolicy, ConnectionPoolLimits, HashAlgorithm, HashKeySource, LoadBalancerPolicy, OutlierPolicy, SimpleAlgorithm } from './cluster-policy.js';
+export { ClusterBalancer } from './cluster-balancer.js';
+export type { ClusterBalancerOptions, EjectionView, Pick, PickContext } from './cluster-balancer.js';
+export type { EndpointFilter, LoadView } from './balancers.js';
+export type { AffinityCookie, HashInput } from './consistent-hash.js';
+export { planLocality, priorityLoad } from './locality.js';
+export { OutlierDetector, outcomeOfStatus } from './outlier.js';
+export type { EjectionReason, Outcome, OutlierStats } from './outlier.js';
+export { CircuitBreaker } from './circuit-breaker.js';
+export { ClusterRegistry, clusterName } from './cluster-registry.js';
+export type { ClusterState, ClusterStats } from './cluster-registry.js';
+export type { Admission, BreakerResource, BreakerStats } from './circuit-breaker.js';
+
 export type { CallerView, EndpointView, ServicePortView, ServiceView, TrafficProtocol } from './types.js';
