@@ -7,6 +7,7 @@ import { systemClock } from '../../lib/clock.js';
 import { AdminClient, loadAdminConfig } from '../admin/client.js';
 import { displayName, resolveKind } from '../admin/kinds.js';
 import { readSources } from '../admin/sources.js';
+import { getRegistry, registryKind } from './registry-get.js';
 import { EXIT, formatOption, printJson, printTable, UsageError } from '../output.js';
 
 interface ApplyResult {
@@ -71,14 +72,16 @@ export function registerResourceCommands(program: Command): void {
 
   program
     .command('get')
-    .description('list resources, or show one')
-    .argument('<kind>', 'kind, plural or short name (ap, pa, ra, dr, vs, gw, se, mc)')
+    .description('list resources, or show one; `get services` and `get endpoints` list the service registry')
+    .argument('<kind>', 'kind, plural or short name (ap, pa, ra, dr, vs, gw, se, mc), or the registry: services (svc), endpoints (ep)')
     .argument('[name]', 'one resource by name')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'every namespace')
     .option('-o, --output <format>', 'yaml, json or wide', formatOption('yaml', 'json', 'wide'))
     .option(...configOption)
     .action(async (kindArg: string, name: string | undefined, opts: { namespace: string; allNamespaces?: boolean; output?: string; config?: string }) => {
+      const registry = registryKind(kindArg);
+      if (registry !== undefined) return getRegistry(registry, name, opts);
       const info = resolveKind(kindArg);
       if (name !== undefined && opts.allNamespaces) throw new UsageError('a name and -A do not go together');
       const api = client(opts.config);
