@@ -11,6 +11,7 @@
 //
 //   HTTP_PROXY=http://127.0.0.1:15101 NO_PROXY=127.0.0.1,localhost \
 //     node app.js --name reviews --version v2 --port 9081 --calls ratings.default:9080
+/* global fetch, AbortSignal */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
