@@ -111,8 +111,9 @@ export function registerResourceCommands(program: Command): void {
     .option('-f, --filename <path...>', 'delete every resource these files define')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--dry-run', 'show what would be deleted; change nothing')
+    .option('--ignore-not-found', 'skip resources that do not exist instead of refusing the whole delete')
     .option(...configOption)
-    .action(async (kindArg: string | undefined, name: string | undefined, opts: { filename?: string[]; namespace: string; dryRun?: boolean; config?: string }) => {
+    .action(async (kindArg: string | undefined, name: string | undefined, opts: { filename?: string[]; namespace: string; dryRun?: boolean; ignoreNotFound?: boolean; config?: string }) => {
       let keys: string[];
       if (opts.filename) {
         if (kindArg !== undefined) throw new UsageError('give either -f FILE or KIND NAME, not both');
@@ -131,7 +132,13 @@ export function registerResourceCommands(program: Command): void {
         const info = resolveKind(kindArg);
         keys = [info.namespaced ? `${info.kind}/${opts.namespace}/${name}` : `${info.kind}/${name}`];
       }
-      const res = await client(opts.config).call<ApplyResponse>('POST', '/v1/delete', { keys, dryRun: opts.dryRun === true });
+      const api = client(opts.config);
+      if (opts.ignoreNotFound) {
+        const existing = new Set((await api.call<{ items: StoredResource[] }>('GET', '/v1/resources')).items.map(keyOf));
+        keys = keys.filter((k) => existing.has(k));
+        if (keys.length === 0) return;
+      }
+      const res = await api.call<ApplyResponse>('POST', '/v1/delete', { keys, dryRun: opts.dryRun === true });
       for (const r of res.results) {
         const { kind, name: n } = nameOf(r.key);
         process.stdout.write(`${displayName(kind, n)} deleted${res.dryRun ? ' (dry run)' : ''}\n`);
