@@ -2,7 +2,6 @@
 // istioctl's: defaults in the form they are typed (a duration as 87600h, an address as
 // 127.0.0.1:15012), required flags marked, and one example per command.
 import type { Command, Option } from 'commander';
-import { formatDuration } from '../lib/duration.js';
 
 /** One example per command, keyed by its path under `weft`. */
 export const EXAMPLES: Readonly<Record<string, string>> = {
@@ -21,7 +20,7 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'cert inspect': 'weft cert inspect ./backup-svid/svid.pem --bundle ./backup-svid/bundle.pem',
   'control-plane': 'weft control-plane --data-dir ./.weft --listen 127.0.0.1:15012 --admin 127.0.0.1:15000',
   sidecar:
-    'weft sidecar --control-plane 127.0.0.1:15012 --token-file details.token -n default --service details --inbound 127.0.0.1:15006 --app 127.0.0.1:9080 --outbound 127.0.0.1:15001 --state-dir ./.weft/sidecars/details',
+    'weft sidecar --control-plane 127.0.0.1:15012 --token-file details.token --namespace default --service details --inbound 127.0.0.1:15006 --app 127.0.0.1:9080 --outbound 127.0.0.1:15001 --state-dir ./.weft/sidecars/details',
   apply: 'weft apply -f examples/policies/ --dry-run',
   get: 'weft get authorizationpolicies -A -o wide',
   delete: 'weft delete ap allow-nothing -n default',
@@ -57,7 +56,7 @@ function describeDefault(option: Option): void {
   if (option.mandatory && !/\(required\)/.test(option.description)) option.description = `${option.description} (required)`;
   if (option.defaultValueDescription !== undefined || option.defaultValue === undefined) return;
   const value: unknown = option.defaultValue;
-  if (typeof value === 'number' && option.flags.includes('<duration>')) option.defaultValueDescription = formatDuration(value);
+  if (typeof value === 'number' && option.flags.includes('<duration>')) option.defaultValueDescription = goDuration(value);
   else if (typeof value === 'number') option.defaultValueDescription = String(value);
   else if (isHostPort(value)) option.defaultValueDescription = value.host.includes(':') ? `[${value.host}]:${value.port}` : `${value.host}:${value.port}`;
   else if (typeof value === 'object' && value !== null && Object.keys(value).length === 0) option.defaultValueDescription = 'none';
@@ -65,4 +64,20 @@ function describeDefault(option: Option): void {
 
 function isHostPort(v: unknown): v is { host: string; port: number } {
   return typeof v === 'object' && v !== null && typeof (v as { host?: unknown }).host === 'string' && typeof (v as { port?: unknown }).port === 'number';
+}
+
+/** A duration as Go's time.Duration prints it, hours the largest unit (87600h, 1h30m, 15s), as kubectl and istioctl show defaults. */
+export function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const units: [string, number][] = [['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]];
+  let rest = ms;
+  let out = '';
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${unit}`;
+      rest -= n * size;
+    }
+  }
+  return out;
 }
