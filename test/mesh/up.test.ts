@@ -28,7 +28,7 @@ test('weft up starts the demo mesh, every check passes, says how to call it, and
     assert.match(out, /plaintext -> details inbound :\d+\s+✔ ok\s+refused/);
     assert.match(out, /SVID from another CA -> details inbound :\d+\s+✔ ok\s+refused/);
     // Its output is a pipe here: plain lines, no terminal control sequences.
-    assert.ok(!out.includes("\u001b") && !out.includes("\r"), JSON.stringify(out.slice(0, 400)));
+    assert.ok(!out.includes('\u001b') && !out.includes('\r'), JSON.stringify(out.slice(0, 400)));
     assert.match(out, /^starting control plane\.\.\.\nstarting productpage v1 \(1\/5\)\.\.\.\n/);
     assert.match(out, /resources in force: none/);
     assert.match(out, new RegExp(`logs: +${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/logs\\n`));
