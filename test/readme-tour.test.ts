@@ -53,7 +53,7 @@ const TOUR: readonly Step[] = [
   { command: 'weft get authorizationpolicies -A', stdout: /default\s+allow-nothing\s+ALLOW(.|\n)*default\s+deny-admin\s+DENY/ },
   { command: 'weft get services', stdout: /NAME\s+PORT\(S\)\s+ENDPOINTS\s+VERSIONS\ndetails\s+\d+\/HTTP\s+1\s+v1\n/ },
   { command: 'weft get endpoints -o wide', stdout: /details\s+127\.0\.0\.1:\d+\s+\S+\s+spiffe:\/\/cluster\.local\/ns\/default\/sa\/details\s+app=details,version=v1/ },
-  { command: 'weft status', stdout: /default\s+details\s+v1\s+app=details,version=v1\s+\d+\s+ACK/ },
+  { command: 'weft status', stdout: /default\s+details\s+v1\s+app=details,version=v1\s+\d+\s+(ACK|PENDING \(last ACK \d+\))/ },
   { command: 'weft authz check --to details.default --from-principal cluster.local/ns/default/sa/productpage --method GET --path /', code: 1, stdout: /DENY(.|\n)*allow-nothing/ },
   { command: 'curl -x http://127.0.0.1:15001 http://details.default:9080/', stdout: /RBAC: access denied/ },
   { command: 'weft delete ap allow-nothing -n default', stdout: /authorizationpolicy\.security\.istio\.io\/allow-nothing deleted/ },

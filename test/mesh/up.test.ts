@@ -51,7 +51,7 @@ test('weft up starts the demo mesh, every check passes, says how to call it, and
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^NAMESPACE\s+SERVICE\s+VERSION\s+LABELS\s+SNAPSHOT\s+STATE\s+CERT NOT AFTER\s+LAST CONTACT\n/);
     for (const [service, version] of [['details', 'v1'], ['productpage', 'v1'], ['ratings', 'v1'], ['reviews', 'v1'], ['reviews', 'v2']]) {
-      assert.match(status.stdout, new RegExp(`\\ndefault\\s+${service}\\s+${version}\\s+app=${service},version=${version}\\s+\\d+\\s+ACK\\s`), `${service} ${version}:\n${status.stdout}`);
+      assert.match(status.stdout, new RegExp(`\\ndefault\\s+${service}\\s+${version}\\s+app=${service},version=${version}\\s+\\d+\\s+(ACK|PENDING \\(last ACK \\d+\\))\\s`), `${service} ${version}:\n${status.stdout}`);
     }
     assert.equal(services.code, 0, services.stderr);
     assert.match(services.stdout, /^NAME\s+PORT\(S\)\s+ENDPOINTS\s+VERSIONS\n/);
