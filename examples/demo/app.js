@@ -22,7 +22,7 @@ const { values } = parseArgs({
     version: { type: 'string', default: 'v1' },
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
-    // Kept for scripts that predate the environment: the same as HTTP_PROXY=http://HOST:PORT.
+    // Kept for scripts that predate the environment: overrides HTTP_PROXY with http://HOST:PORT.
     proxy: { type: 'string' },
     calls: { type: 'string', default: '' },
   },
@@ -31,10 +31,9 @@ if (!values.name || !values.port) {
   process.stderr.write('usage: app.js --name NAME --port PORT [--version V] [--calls svc.ns:port,...] (calls go through $HTTP_PROXY)\n');
   process.exit(2);
 }
-if (values.proxy) process.env.HTTP_PROXY = `http://${values.proxy}`;
 // proxyTunnel: false sends a call to http:// as an HTTP request the sidecar reads (its policy sees
 // the method and path, the callee gets the caller's identity), not as an opaque CONNECT tunnel.
-setGlobalDispatcher(new EnvHttpProxyAgent({ proxyTunnel: false }));
+setGlobalDispatcher(new EnvHttpProxyAgent({ proxyTunnel: false, ...(values.proxy ? { httpProxy: `http://${values.proxy}` } : {}) }));
 const calls = values.calls.split(',').filter(Boolean);
 
 /** Envoy's XFCC: `By=<id>;Hash=<hex>;URI=<id>`, several elements separated by commas. */
