@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { Sidecar } from '../../sidecar/index.js';
-import { createLogger } from '../../telemetry/logger.js';
 import { formatMode, readJoinTokenFile } from '../../attest/index.js';
 import { isWeftError } from '../../lib/errors.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -72,6 +70,8 @@ export function registerSidecarCommand(program: Command): void {
         return;
       }
       const { token, exposedMode } = readToken(flags);
+      // Loaded here, not at start-up: every other weft command is spared the proxy's modules.
+      const [{ Sidecar }, { createLogger }] = await Promise.all([import('../../sidecar/index.js'), import('../../telemetry/logger.js')]);
       const logger = createLogger('sidecar');
       if (exposedMode !== undefined) {
         logger.log('warn', 'sidecar.token_file.exposed', { file: flags.tokenFile, mode: formatMode(exposedMode), reason: 'the join token file is accessible by group or others: chmod 600 it' });
