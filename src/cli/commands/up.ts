@@ -50,7 +50,8 @@ export function registerUpCommand(program: Command): void {
         progress('starting control plane...');
         const cp = startChild('control-plane', process.execPath, [WEFT_BIN, 'control-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${cpPort}`, '--admin', `127.0.0.1:${cpAdmin}`], logDir);
         children.push(cp);
-        await waitReady(`http://127.0.0.1:${cpAdmin}/healthz/ready`, cp, 20_000);
+        // Generous: the bound only matters when something is wrong, and a loaded machine is not wrong.
+        await waitReady(`http://127.0.0.1:${cpAdmin}/healthz/ready`, cp, 60_000);
         const inForce = await resourcesInForce(dataDir);
 
         const running: RunningWorkload[] = [];
@@ -85,7 +86,7 @@ export function registerUpCommand(program: Command): void {
             { WEFT_JOIN_TOKEN: token.token },
           );
           children.push(sidecar);
-          await waitReady(`http://127.0.0.1:${ports.adminPort}/healthz/ready`, sidecar, 30_000);
+          await waitReady(`http://127.0.0.1:${ports.adminPort}/healthz/ready`, sidecar, 60_000);
           running.push({ service: w.service, version: w.version, ...ports });
         }
         progress('');
