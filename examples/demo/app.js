@@ -1,11 +1,20 @@
 #!/usr/bin/env node
 // The demo application `weft up` runs: one small HTTP service per process. It answers GET / with
 // JSON naming itself, the caller its sidecar vouched for (from x-forwarded-client-cert), and the
-// answers of the services it calls through its sidecar's outbound proxy.
+// answers of the services it calls.
 //
-//   node app.js --name reviews --version v2 --port 9081 --proxy 127.0.0.1:15101 --calls ratings.default:9080
-import { createServer, request } from 'node:http';
+// It has no mesh code: it calls http://SERVICE.NAMESPACE:PORT/ with plain fetch, and the sidecar's
+// outbound proxy is reached the documented way (docs/app-integration.md): the environment
+// `weft sidecar --print-env` prints (HTTP_PROXY, NO_PROXY...) and, because Node 20's fetch does
+// not read HTTP_PROXY by itself, the one line that installs undici's EnvHttpProxyAgent. On Node 24
+// and later, NODE_USE_ENV_PROXY=1 does the same without that line.
+//
+//   HTTP_PROXY=http://127.0.0.1:15101 NO_PROXY=127.0.0.1,localhost \
+//     node app.js --name reviews --version v2 --port 9081 --calls ratings.default:9080
+/* global fetch, AbortSignal */
+import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 
 const { values } = parseArgs({
   options: {
@@ -13,16 +22,19 @@ const { values } = parseArgs({
     version: { type: 'string', default: 'v1' },
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
+    // Kept for scripts that predate the environment: overrides HTTP_PROXY with http://HOST:PORT.
     proxy: { type: 'string' },
     calls: { type: 'string', default: '' },
   },
 });
 if (!values.name || !values.port) {
-  process.stderr.write('usage: app.js --name NAME --port PORT [--version V] [--proxy HOST:PORT] [--calls svc.ns:port,...]\n');
+  process.stderr.write('usage: app.js --name NAME --port PORT [--version V] [--calls svc.ns:port,...] (calls go through $HTTP_PROXY)\n');
   process.exit(2);
 }
+// proxyTunnel: false sends a call to http:// as an HTTP request the sidecar reads (its policy sees
+// the method and path, the callee gets the caller's identity), not as an opaque CONNECT tunnel.
+setGlobalDispatcher(new EnvHttpProxyAgent({ proxyTunnel: false, ...(values.proxy ? { httpProxy: `http://${values.proxy}` } : {}) }));
 const calls = values.calls.split(',').filter(Boolean);
-const [proxyHost, proxyPort] = (values.proxy ?? '').split(':');
 
 /** Envoy's XFCC: `By=<id>;Hash=<hex>;URI=<id>`, several elements separated by commas. */
 function parseXfcc(header) {
@@ -31,27 +43,22 @@ function parseXfcc(header) {
   return Object.fromEntries(last.split(';').map((kv) => kv.split('=')).map(([k, ...v]) => [k.toLowerCase(), v.join('=')]));
 }
 
-function call(target) {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: proxyHost, port: Number(proxyPort), method: 'GET', path: `http://${target}/`, headers: { host: target }, timeout: 5000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d) => (body += d)).on('end', () => {
-          let parsed;
-          try {
-            parsed = JSON.parse(body);
-          } catch {
-            parsed = { error: body.trim() };
-          }
-          resolve({ target, status: res.statusCode, ...parsed });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ target, status: 0, error: err.message }));
-    req.end();
-  });
+/** One call; a refusal keeps what the sidecar said about it (status, x-weft-proxy-error, body). */
+async function call(target) {
+  try {
+    const res = await fetch(`http://${target}/`, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    let parsed;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = { error: body.trim().slice(0, 500) };
+    }
+    const proxyError = res.headers.get('x-weft-proxy-error');
+    return { target, status: res.status, ...(proxyError ? { proxyError } : {}), ...parsed };
+  } catch (err) {
+    return { target, status: 0, error: err.cause?.message ?? err.message };
+  }
 }
 
 const server = createServer((req, res) => {

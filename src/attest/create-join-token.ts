@@ -66,9 +66,19 @@ function checkOptions(opts: CreateJoinTokenOptions): { spiffeId: string; ttlMs: 
  *
  * @throws TypeError, SpiffeIdError, JoinTokenStoreError `WEFT_TOKEN_TTL_INVALID`
  */
+/**
+ * A fresh token id. One in 64 base64url ids starts with "-", which a shell command line reads as
+ * a flag (`weft token revoke -x...`): such a draw is thrown away.
+ */
+function tokenId(): string {
+  let id = randomBytes(16).toString('base64url');
+  for (let i = 0; i < 64 && id.startsWith('-'); i++) id = randomBytes(16).toString('base64url');
+  return id.startsWith('-') ? `_${id.slice(1)}` : id;
+}
+
 export function buildJoinToken(opts: CreateJoinTokenOptions, nowMs: number, key: TokenSigningKey): { created: CreatedJoinToken; record: StoredJoinToken } {
   const { spiffeId, ttlMs, once } = checkOptions(opts);
-  const id = randomBytes(16).toString('base64url');
+  const id = tokenId();
   const iat = Math.floor(nowMs / 1000);
   const exp = Math.ceil((nowMs + ttlMs) / 1000);
   const claims: JoinTokenClaims = { iss: `spiffe://${opts.trustDomain}`, sub: spiffeId, jti: id, iat, exp, once, ca: opts.caFingerprint };

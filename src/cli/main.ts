@@ -10,6 +10,7 @@ import { registerResourceCommands } from './commands/resources.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerAuthzCommands } from './commands/authz.js';
+import { finishHelp } from './help.js';
 import { EXIT, UsageError } from './output.js';
 import { VERSION } from './version.js';
 
@@ -39,6 +40,7 @@ else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\` and \`weft co
   registerAnalyzeCommand(program);
   registerAuthzCommands(program);
   registerStatusCommand(program);
+  finishHelp(program);
   return program;
 }
 

@@ -188,6 +188,11 @@ export class ControlPlane {
   }
 
   /** Every subscribed sidecar with the state of its snapshot (`weft status`). */
+  /** Each connected sidecar's status with the services its workload registered (for `weft status`). */
+  #sidecarStatus(): (SubscriberStatus & { services: readonly string[] })[] {
+    return this.#publisher.status().map((s) => ({ ...s, services: this.registry.workload(s.workloadId)?.services ?? [] }));
+  }
+
   subscribers(): SubscriberStatus[] {
     return this.#publisher.status();
   }
@@ -448,7 +453,8 @@ export class ControlPlane {
       ready: () => this.#ready,
       verifySvid: (chain) => this.#verifyClientChain(chain[0]!).spiffeId,
       adminIdentities: () => this.#adminIdentities(),
-      status: () => ({ snapshotVersion: this.#publisher.version, memory: memoryFigures(), connections: { grpc: this.#front?.stats, admin: this.#admin?.stats }, sidecars: this.#publisher.status() }),
+      status: () => ({ snapshotVersion: this.#publisher.version, memory: memoryFigures(), connections: { grpc: this.#front?.stats, admin: this.#admin?.stats }, sidecars: this.#sidecarStatus() }),
+      services: () => this.registry.services(),
       analyze: async (_overlay, sources) => ({ findings: await this.#analyze(sources) }),
       authzCheck: async (body) => authzCheck(parseAuthzCheck(body), await this.#store!.list(), this.registry.workloads()),
       audit: (entry) => this.ca.audit.append(entry as never),

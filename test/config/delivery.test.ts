@@ -89,8 +89,8 @@ describe('configuration delivery', () => {
     assert.equal(reviewsStatus.ackedVersion, (await configOf(reviews.adminPort)).version);
     assert.ok(reviewsStatus.certNotAfter && Date.parse(reviewsStatus.certNotAfter) > Date.parse('2026-01-01'));
     const table = await runWeft(['status', '--config', conf]);
-    assert.match(table.stdout, /^SPIFFE ID\s+WORKLOAD\s+VERSION\s+STATE\s+CERT NOT AFTER\s+LAST CONTACT\n/);
-    assert.match(table.stdout, /spiffe:\/\/cluster\.local\/ns\/default\/sa\/reviews\s+\S+\s+\d+\s+ACK\s+/);
+    assert.match(table.stdout, /^NAMESPACE\s+SERVICE\s+VERSION\s+LABELS\s+SNAPSHOT\s+STATE\s+CERT NOT AFTER\s+LAST CONTACT\n/);
+    assert.match(table.stdout, /\ndefault\s+reviews\s+\S+\s+\S+\s+\d+\s+ACK\s+/);
 
     // Sidecar and control plane go down; the sidecar comes back first, from its state directory.
     const version = (await configOf(reviews.adminPort)).version;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CaError, CertificateAuthority } from '../../ca/index.js';
@@ -26,10 +26,12 @@ export function registerCaCommands(program: Command): void {
     .addHelpText('after', '\nRunning it again on an initialised data directory keeps the existing CA (without --trust-domain, or with its own) or refuses (another one).')
     .action((opts: { dataDir: string; trustDomain: string; rootTtl: number; plugin?: string }, cmd: Command) => {
       const trustDomainGiven = cmd.getOptionValueSource('trustDomain') === 'cli';
+      const existed = existsSync(join(opts.dataDir, 'ca', 'ca.json'));
       const authority = opts.plugin
         ? CertificateAuthority.initFromPlugin(opts.dataDir, opts.plugin, trustDomainGiven ? { trustDomain: opts.trustDomain } : {})
         : initOrOpenCa(opts.dataDir, trustDomainGiven ? opts.trustDomain : undefined, opts.rootTtl);
-      process.stdout.write(`CA ready in ${resolve(opts.dataDir)}\n`);
+      const ignored = cmd.getOptionValueSource('rootTtl') === 'cli' && opts.plugin === undefined ? ' (--root-ttl applies to a new root only)' : '';
+      process.stdout.write(existed ? `kept the existing CA in ${resolve(opts.dataDir)}: nothing was changed${ignored}\n` : `created the CA in ${resolve(opts.dataDir)}\n`);
       printCa(authority);
     });
 

@@ -1,7 +1,5 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ControlPlane } from '../../controlplane/server.js';
-import { createLogger } from '../../telemetry/logger.js';
 import { countOption, DEFAULT_DATA_DIR, durationOption, hostPortOption, type HostPort } from '../output.js';
 import { parseDuration } from '../../lib/duration.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
@@ -47,6 +45,8 @@ export function registerControlPlaneCommand(program: Command): void {
       '\nHealth: GET /healthz on the admin address; readiness: GET /healthz/ready (plain HTTP).\nThe admin API on the same address is TLS only; DIR/admin.conf (0600) holds its address, the CA\nfingerprint and the admin token, for `weft apply/get/delete/analyze/status --config DIR/admin.conf`.\nStops cleanly on SIGTERM or SIGINT.',
     )
     .action(async (opts: ControlPlaneFlags) => {
+      // Loaded here, not at start-up: every other weft command is spared the control plane's modules.
+      const [{ ControlPlane }, { createLogger }] = await Promise.all([import('../../controlplane/server.js'), import('../../telemetry/logger.js')]);
       const logger = createLogger('control-plane');
       const cp = new ControlPlane({
         dataDir: opts.dataDir,

@@ -7,6 +7,7 @@ import { systemClock } from '../../lib/clock.js';
 import { AdminClient, loadAdminConfig } from '../admin/client.js';
 import { displayName, resolveKind } from '../admin/kinds.js';
 import { readSources } from '../admin/sources.js';
+import { getRegistry, registryKind } from './registry-get.js';
 import { EXIT, formatOption, printJson, printTable, UsageError } from '../output.js';
 
 interface ApplyResult {
@@ -71,14 +72,16 @@ export function registerResourceCommands(program: Command): void {
 
   program
     .command('get')
-    .description('list resources, or show one')
-    .argument('<kind>', 'kind, plural or short name (ap, pa, ra, dr, vs, gw, se, mc)')
+    .description('list resources, or show one; `get services` and `get endpoints` list the service registry')
+    .argument('<kind>', 'kind, plural or short name (ap, pa, ra, dr, vs, gw, se, mc), or the registry: services (svc), endpoints (ep)')
     .argument('[name]', 'one resource by name')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'every namespace')
     .option('-o, --output <format>', 'yaml, json or wide', formatOption('yaml', 'json', 'wide'))
     .option(...configOption)
     .action(async (kindArg: string, name: string | undefined, opts: { namespace: string; allNamespaces?: boolean; output?: string; config?: string }) => {
+      const registry = registryKind(kindArg);
+      if (registry !== undefined) return getRegistry(registry, name, opts);
       const info = resolveKind(kindArg);
       if (name !== undefined && opts.allNamespaces) throw new UsageError('a name and -A do not go together');
       const api = client(opts.config);
@@ -108,8 +111,9 @@ export function registerResourceCommands(program: Command): void {
     .option('-f, --filename <path...>', 'delete every resource these files define')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--dry-run', 'show what would be deleted; change nothing')
+    .option('--ignore-not-found', 'skip resources that do not exist instead of refusing the whole delete')
     .option(...configOption)
-    .action(async (kindArg: string | undefined, name: string | undefined, opts: { filename?: string[]; namespace: string; dryRun?: boolean; config?: string }) => {
+    .action(async (kindArg: string | undefined, name: string | undefined, opts: { filename?: string[]; namespace: string; dryRun?: boolean; ignoreNotFound?: boolean; config?: string }) => {
       let keys: string[];
       if (opts.filename) {
         if (kindArg !== undefined) throw new UsageError('give either -f FILE or KIND NAME, not both');
@@ -128,7 +132,13 @@ export function registerResourceCommands(program: Command): void {
         const info = resolveKind(kindArg);
         keys = [info.namespaced ? `${info.kind}/${opts.namespace}/${name}` : `${info.kind}/${name}`];
       }
-      const res = await client(opts.config).call<ApplyResponse>('POST', '/v1/delete', { keys, dryRun: opts.dryRun === true });
+      const api = client(opts.config);
+      if (opts.ignoreNotFound) {
+        const existing = new Set((await api.call<{ items: StoredResource[] }>('GET', '/v1/resources')).items.map(keyOf));
+        keys = keys.filter((k) => existing.has(k));
+        if (keys.length === 0) return;
+      }
+      const res = await api.call<ApplyResponse>('POST', '/v1/delete', { keys, dryRun: opts.dryRun === true });
       for (const r of res.results) {
         const { kind, name: n } = nameOf(r.key);
         process.stdout.write(`${displayName(kind, n)} deleted${res.dryRun ? ' (dry run)' : ''}\n`);

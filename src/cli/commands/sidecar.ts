@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { Sidecar } from '../../sidecar/index.js';
-import { createLogger } from '../../telemetry/logger.js';
 import { formatMode, readJoinTokenFile } from '../../attest/index.js';
 import { isWeftError } from '../../lib/errors.js';
 import { parseDuration } from '../../lib/duration.js';
 import { waitForSignal } from './control-plane.js';
 import { countOption, durationOption, hostPortOption, UsageError, type HostPort } from '../output.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
+import { appProxyEnv, formatEnv } from '../app-env.js';
 
 interface SidecarFlags {
   controlPlane: HostPort;
@@ -30,6 +29,7 @@ interface SidecarFlags {
   maxSessionsPerPeer: number;
   keepaliveInterval?: number;
   waitForControlPlane: number;
+  printEnv?: boolean;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -51,15 +51,27 @@ export function registerSidecarCommand(program: Command): void {
     .option('--advertise <address>', 'address other sidecars reach the inbound listener on')
     .option('--state-dir <dir>', 'keep the SVID (key 0600) and the last accepted snapshot here, to restart while the control plane is down')
     .option('--wait-for-control-plane <duration>', 'at first start, how long to keep retrying a control plane that is not reachable yet, with backoff (0: try once); a refused token is never retried', waitOption, parseDuration('3m'))
-    .option('--svid-ttl <seconds>', 'requested SVID lifetime in seconds (default: the CA\'s)', (v) => Number(portLike(v, 'seconds')))
+    .option('--svid-ttl <duration>', 'requested SVID lifetime, e.g. 1h (default: MeshConfig\'s certificate TTL, else the CA\'s)', svidTtlOption)
     .option('--max-connections <n>', 'concurrent connections per listener (inbound, outbound, admin); past it new ones are closed at once', countOption(), DEFAULT_CONNECTION_LIMITS.maxConnections)
     .option('--handshake-timeout <duration>', 'a connection that has not finished its TLS handshake or sent its first request head by then is closed (default: 10s)', durationOption)
     .option('--max-streams-per-session <n>', 'requests and tunnels a peer sidecar may run at once on one inbound session', countOption({ max: 2 ** 31 - 1 }), 1000)
     .option('--max-sessions-per-peer <n>', 'sessions opened to one peer sidecar when each is full of streams; past it requests get 503', countOption({ max: 1024 }), 8)
     .option('--keepalive-interval <duration>', 'a mesh session idle this long is sent a PING, and closed when the answer takes as long again (default: 10s)', durationOption)
-    .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
+    .option('--print-env', 'print the environment the app behind this sidecar should get (HTTP_PROXY, HTTPS_PROXY, grpc_proxy, NO_PROXY) and exit; only --outbound is needed')
+    .on('option:print-env', function (this: Command) {
+      // The environment depends on --outbound alone: the flags for a running sidecar are not needed.
+      for (const option of this.options) option.mandatory = false;
+    })
+    .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.\nThe app reaches other services through --outbound: start it with the environment --print-env prints\n(docs/app-integration.md shows what each language needs).')
     .action(async (flags: SidecarFlags) => {
+      if (flags.printEnv) {
+        if (flags.outbound === undefined) throw new UsageError('--print-env needs --outbound HOST:PORT, the proxy the app calls through');
+        process.stdout.write(formatEnv(appProxyEnv(flags.outbound)));
+        return;
+      }
       const { token, exposedMode } = readToken(flags);
+      // Loaded here, not at start-up: every other weft command is spared the proxy's modules.
+      const [{ Sidecar }, { createLogger }] = await Promise.all([import('../../sidecar/index.js'), import('../../telemetry/logger.js')]);
       const logger = createLogger('sidecar');
       if (exposedMode !== undefined) {
         logger.log('warn', 'sidecar.token_file.exposed', { file: flags.tokenFile, mode: formatMode(exposedMode), reason: 'the join token file is accessible by group or others: chmod 600 it' });
@@ -76,7 +88,7 @@ export function registerSidecarCommand(program: Command): void {
         outbound: flags.outbound,
         admin: flags.admin,
         advertise: flags.advertise,
-        ttlSeconds: flags.svidTtl,
+        ttlSeconds: flags.svidTtl === undefined ? undefined : Math.ceil(flags.svidTtl / 1000),
         stateDir: flags.stateDir,
         limits: { maxConnections: flags.maxConnections, handshakeTimeoutMs: flags.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
         maxStreamsPerSession: flags.maxStreamsPerSession,
@@ -117,6 +129,11 @@ function portOption(value: string): number {
   const n = portLike(value, 'a port');
   if (n > 65535) throw new InvalidArgumentError(`"${value}" is not a port`);
   return n;
+}
+
+/** A duration; a bare number is still read as seconds, the unit this flag once took. */
+function svidTtlOption(value: string): number {
+  return /^\d+$/.test(value) ? portLike(value, 'seconds') * 1000 : durationOption(value);
 }
 
 function waitOption(value: string): number {

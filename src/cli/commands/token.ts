@@ -65,7 +65,7 @@ export function registerTokenCommands(program: Command): void {
 
   token.command('revoke')
     .description('revoke a join token so no workload can use it again')
-    .argument('<id>', 'token id (from `weft token list`)')
+    .argument('<id>', 'token id (from `weft token list`; an older id that starts with "-" goes after --: weft token revoke -- -ID)')
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action((id: string, opts: { dataDir: string }) => {
       CertificateAuthority.open(opts.dataDir);

@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { JoinTokenStore } from '../../attest/index.js';
-import { checkCalls, checkForeignCaRefused, checkPlaintextRefused, type CheckRow } from '../up/checks.js';
+import { checkCalls, checkForeignCaRefused, checkPlaintextRefused, type CheckCauses, type CheckRow } from '../up/checks.js';
+import { lastDenial, printResourcesInForce, resourcesInForce } from '../up/in-force.js';
+import { appProxyEnv } from '../app-env.js';
 import { freePort, startChild, stopChildren, waitReady, type Child } from '../up/processes.js';
 import { DEMO_NAMESPACE, DEMO_SERVICE_PORT, DEMO_WORKLOADS } from '../up/topology.js';
 import { DEFAULT_TRUST_DOMAIN, initOrOpenCa } from './ca.js';
@@ -38,7 +40,9 @@ export function registerUpCommand(program: Command): void {
       const tokens = JoinTokenStore.open(dataDir);
       const children: Child[] = [];
       let stopping = false;
-      const progress = (text: string) => process.stdout.write(`\r\x1b[2K${text}`);
+      // A terminal gets one progress line rewritten in place; a pipe or a file gets plain lines.
+      const tty = process.stdout.isTTY === true;
+      const progress = (text: string) => (tty ? process.stdout.write(`\r\x1b[2K${text}`) : text === '' ? true : process.stdout.write(`${text}\n`));
       const interrupted = waitForSignal().then(() => (stopping = true));
       try {
         const cpPort = await freePort();
@@ -46,7 +50,9 @@ export function registerUpCommand(program: Command): void {
         progress('starting control plane...');
         const cp = startChild('control-plane', process.execPath, [WEFT_BIN, 'control-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${cpPort}`, '--admin', `127.0.0.1:${cpAdmin}`], logDir);
         children.push(cp);
-        await waitReady(`http://127.0.0.1:${cpAdmin}/healthz/ready`, cp, 20_000);
+        // Generous: the bound only matters when something is wrong, and a loaded machine is not wrong.
+        await waitReady(`http://127.0.0.1:${cpAdmin}/healthz/ready`, cp, 60_000);
+        const inForce = await resourcesInForce(dataDir);
 
         const running: RunningWorkload[] = [];
         for (const [i, w] of DEMO_WORKLOADS.entries()) {
@@ -56,7 +62,8 @@ export function registerUpCommand(program: Command): void {
           const token = tokens.create({ trustDomain: ca.trustDomain, namespace: DEMO_NAMESPACE, serviceAccount: w.service, ttlMs: 3_600_000, once: true, caFingerprint: ca.rootFingerprint });
           const name = `${w.service}-${w.version}`;
           children.push(
-            startChild(name, process.execPath, [DEMO_APP, '--name', w.service, '--version', w.version, '--port', String(ports.appPort), '--proxy', `127.0.0.1:${ports.outboundPort}`, '--calls', w.calls.join(',')], logDir),
+            // The environment `weft sidecar --print-env` prints: the app has no mesh code.
+            startChild(name, process.execPath, [DEMO_APP, '--name', w.service, '--version', w.version, '--port', String(ports.appPort), '--calls', w.calls.join(',')], logDir, appProxyEnv({ host: '127.0.0.1', port: ports.outboundPort })),
           );
           const sidecar = startChild(
             `${name}-sidecar`,
@@ -79,11 +86,11 @@ export function registerUpCommand(program: Command): void {
             { WEFT_JOIN_TOKEN: token.token },
           );
           children.push(sidecar);
-          await waitReady(`http://127.0.0.1:${ports.adminPort}/healthz/ready`, sidecar, 30_000);
+          await waitReady(`http://127.0.0.1:${ports.adminPort}/healthz/ready`, sidecar, 60_000);
           running.push({ service: w.service, version: w.version, ...ports });
         }
         progress('');
-        process.stdout.write(`\rweft mesh up: trust domain ${ca.trustDomain}, data in ${dataDir}, logs in ${logDir}\n\n`);
+        process.stdout.write(`${tty ? '\r' : ''}weft mesh up: trust domain ${ca.trustDomain}, data in ${dataDir}, logs in ${logDir}\n\n`);
         printTable(
           ['WORKLOAD', 'SPIFFE ID', 'APP', 'INBOUND (mTLS)', 'OUTBOUND PROXY', 'ADMIN'],
           [
@@ -98,17 +105,22 @@ export function registerUpCommand(program: Command): void {
             ]),
           ],
         );
+        process.stdout.write('\n');
+        printResourcesInForce(inForce);
         process.stdout.write('\nchecking every hop...\n\n');
-        const rows = await runChecks(running, ca.trustDomain);
+        const rows = await runChecks(running, ca.trustDomain, { logDir, denial: (service) => lastDenial(logDir, service) });
         printTable(['CHECK', 'RESULT', 'DETAIL'], rows.map((r) => [r.check, r.ok ? '✔ ok' : '✘ FAILED', r.detail]));
         const failed = rows.filter((r) => !r.ok).length;
-        process.stdout.write(failed === 0 ? `\nall ${rows.length} checks passed.` : `\n${failed} of ${rows.length} checks failed: see ${logDir}.`);
+        const productpage = running.find((r) => r.service === 'productpage')!;
+        process.stdout.write(failed === 0 ? `\nall ${rows.length} checks passed.\n` : `\n${failed} of ${rows.length} checks failed (the DETAIL column says why).\n`);
+        process.stdout.write(`\ncall the demo:  curl http://127.0.0.1:${productpage.appPort}/\n`);
+        process.stdout.write(`inspect it:     weft status; weft get services; weft get ap -A   (admin config ${join(dataDir, 'admin.conf')})\n`);
+        process.stdout.write(`logs:           ${logDir}\n`);
         if (!opts.wait) {
-          process.stdout.write('\n');
           if (failed > 0) process.exitCode = 1;
           return;
         }
-        process.stdout.write(' The mesh keeps running; press Ctrl-C to stop it.\n');
+        process.stdout.write('\nThe mesh keeps running; press Ctrl-C to stop it.\n');
         await interrupted;
       } finally {
         process.stdout.write('stopping...\n');
@@ -118,12 +130,12 @@ export function registerUpCommand(program: Command): void {
     });
 }
 
-async function runChecks(running: readonly RunningWorkload[], trustDomain: string): Promise<CheckRow[]> {
+async function runChecks(running: readonly RunningWorkload[], trustDomain: string, causes: CheckCauses): Promise<CheckRow[]> {
   const productpage = running.find((r) => r.service === 'productpage')!;
   const details = running.find((r) => r.service === 'details')!;
   const edges = ['productpage v1 -> details v1', 'productpage v1 -> reviews v1', 'productpage v1 -> reviews v2', 'reviews v2 -> ratings v1'];
   return [
-    ...(await checkCalls(productpage.appPort, edges)),
+    ...(await checkCalls(productpage.appPort, edges, causes)),
     await checkPlaintextRefused('details', details.inboundPort),
     await checkForeignCaRefused('details', details.inboundPort, trustDomain),
   ];

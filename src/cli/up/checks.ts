@@ -17,31 +17,79 @@ interface AppAnswer {
   caller?: string | null;
   status?: number;
   error?: string;
+  /** What the calling sidecar said of a refusal: x-weft-proxy-error (`[FLAG ]WEFT_CODE: reason`). */
+  proxyError?: string;
   target?: string;
   calls?: AppAnswer[];
+}
+
+/** Where a check looks for the cause of a refusal it cannot see in the answer itself. */
+export interface CheckCauses {
+  /** The policy decision that refused a request to `service` (the serving sidecar logs it). */
+  denial(service: string): string | undefined;
+  /** Where the logs are, for a hop that was never seen at all. */
+  logDir: string;
 }
 
 /**
  * Calls productpage until every edge of the demo has been seen (reviews alternates between v1
  * and v2), and turns each hop into a row naming both SPIFFE IDs as the callee's sidecar saw them.
+ * A hop that failed says why: the status, the calling sidecar's x-weft-proxy-error, and for a 403
+ * the policy that decided; a hop behind a failed one says which.
  */
-export async function checkCalls(productpagePort: number, expectedEdges: readonly string[], attempts = 12): Promise<CheckRow[]> {
-  const rows = new Map<string, CheckRow>();
-  for (let i = 0; i < attempts && [...rows.values()].filter((r) => r.ok).length < expectedEdges.length; i++) {
+export async function checkCalls(productpagePort: number, expectedEdges: readonly string[], causes: CheckCauses, attempts = 12): Promise<CheckRow[]> {
+  const seen: Seen = { ok: new Map(), failed: new Map(), answered: new Set() };
+  for (let i = 0; i < attempts && seen.ok.size < expectedEdges.length; i++) {
     const answer = await getJson(productpagePort);
-    collect(answer, rows);
+    if (answer.service === undefined) seen.failed.set(`-> ${answerName(answer)}`, failureDetail(answer, causes));
+    collect(answer, seen, causes);
   }
-  return expectedEdges.map((edge) => rows.get(edge) ?? { check: edge, ok: false, detail: 'never seen: see the logs under .weft/logs' });
+  return expectedEdges.map((edge) => {
+    const ok = seen.ok.get(edge);
+    if (ok !== undefined) return { check: edge, ok: true, detail: ok };
+    const [from = '', to = ''] = edge.split(' -> ');
+    const failed = seen.failed.get(`${from} -> ${to.split(' ')[0]}`) ?? seen.failed.get(`${from} -> ${to}`);
+    if (failed !== undefined) return { check: edge, ok: false, detail: failed };
+    if (!seen.answered.has(from)) {
+      const own = seen.failed.get(`-> ${from.split(' ')[0]}`);
+      return { check: edge, ok: false, detail: own ?? `not reached: ${from} never answered (see the row that calls it)` };
+    }
+    return { check: edge, ok: false, detail: `never seen: the call was answered by another version each time; see the logs under ${causes.logDir}` };
+  });
 }
 
-function collect(answer: AppAnswer, rows: Map<string, CheckRow>): void {
+interface Seen {
+  /** Edge -> detail of a call that succeeded. */
+  ok: Map<string, string>;
+  /** `caller -> service` (and `caller -> service version`) -> why the last such call failed. */
+  failed: Map<string, string>;
+  /** Workloads (`service version`) that answered at least once. */
+  answered: Set<string>;
+}
+
+function answerName(a: AppAnswer): string {
+  return `${a.service ?? a.target?.split('.')[0] ?? 'productpage'}${a.version ? ` ${a.version}` : ''}`;
+}
+
+function collect(answer: AppAnswer, seen: Seen, causes: CheckCauses): void {
+  if (answer.service !== undefined) seen.answered.add(answerName(answer));
+  const from = answerName(answer);
   for (const call of answer.calls ?? []) {
-    const name = `${answer.service} ${answer.version ?? ''} -> ${call.service ?? call.target} ${call.version ?? ''}`.replace(/\s+/g, ' ').trim();
     const ok = call.status === 200 && typeof call.caller === 'string' && typeof call.self === 'string';
-    const detail = ok ? `mTLS ${call.caller} -> ${call.self}` : `HTTP ${call.status}: ${call.error ?? 'no identity'}`;
-    if (!rows.get(name)?.ok) rows.set(name, { check: name, ok, detail });
-    collect(call, rows);
+    const to = answerName(call);
+    if (ok) seen.ok.set(`${from} -> ${to}`, `mTLS ${call.caller} -> ${call.self}`);
+    else seen.failed.set(`${from} -> ${to}`, failureDetail(call, causes));
+    collect(call, seen, causes);
   }
+}
+
+/** `HTTP 403 RBAC: access denied; denied by DENY policy default/deny-admin, rule 0`, and the like. */
+function failureDetail(call: AppAnswer, causes: CheckCauses): string {
+  const status = call.status ? `HTTP ${call.status}` : 'no answer';
+  const said = call.proxyError ?? call.error ?? (call.status === 200 ? 'no identity in the answer' : '');
+  const service = call.service ?? call.target?.split('.')[0];
+  const decided = call.status === 403 && service !== undefined ? causes.denial(service) : undefined;
+  return `${status}${said ? `: ${said}` : ''}${decided ? `; ${decided}` : ''}`;
 }
 
 function getJson(port: number): Promise<AppAnswer> {

@@ -15,6 +15,8 @@ export interface AdminContext {
   verifySvid(chain: readonly Buffer[]): string;
   adminIdentities(): readonly string[];
   status(): unknown;
+  /** The service registry: every service with its registered endpoints (read-only). */
+  services?(): readonly { namespace: string }[];
   analyze(overlay: readonly StoredResource[] | undefined, sources: readonly ResourceSource[]): Promise<unknown>;
   authzCheck(body: Record<string, unknown>): Promise<unknown>;
   /** `weft ca revoke`: revokes serials or an identity's SVIDs; `by` names the admin principal. */
@@ -56,6 +58,11 @@ export function adminBackend(ctx: AdminContext): AdminBackend {
 
     async status() {
       return ctx.status();
+    },
+
+    async services(filter) {
+      const all = ctx.services?.() ?? [];
+      return { services: filter.namespace === undefined ? all : all.filter((s) => s.namespace === filter.namespace) };
     },
 
     async analyze(body) {

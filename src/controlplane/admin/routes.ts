@@ -19,6 +19,7 @@ export interface AdminBackend extends AdminAuthSources {
   apply(who: AdminPrincipal, body: { sources: ResourceSource[]; dryRun: boolean }): Promise<unknown>;
   delete(who: AdminPrincipal, body: { keys: string[]; dryRun: boolean; resourceVersions: Record<string, string> }): Promise<unknown>;
   status(): Promise<unknown>;
+  services(filter: { namespace?: string }): Promise<unknown>;
   analyze(body: { sources: ResourceSource[] }): Promise<unknown>;
   authzCheck(body: Record<string, unknown>): Promise<unknown>;
   revoke(who: AdminPrincipal, body: { serials?: string[]; spiffeId?: string }): Promise<unknown>;
@@ -71,6 +72,7 @@ async function handle(backend: AdminBackend, req: IncomingMessage, res: ServerRe
     return send(res, 200, await backend.delete(who, { keys: body.keys as string[], dryRun: body.dryRun === true, resourceVersions: rvs }));
   }
   if (route === 'GET /v1/status') return send(res, 200, await backend.status());
+  if (route === 'GET /v1/registry/services') return send(res, 200, await backend.services({ namespace: url.searchParams.get('namespace') ?? undefined }));
   if (route === 'POST /v1/analyze') {
     const body = await readJson(req);
     return send(res, 200, await backend.analyze({ sources: body.sources === undefined ? [] : sourcesOf(body) }));
