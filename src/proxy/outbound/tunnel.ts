@@ -4,7 +4,7 @@
 // with the same secure naming. The app's `200 Connection Established` comes only once the peer
 // sidecar has authorized the connection and reached its app; a refusal is its answer instead.
 import type { IncomingMessage } from 'node:http';
-import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError, RESPONSE_FLAG_OF } from '../errors.js';
@@ -14,6 +14,7 @@ import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import { parseTarget, type RoundRobin, type Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
+import { sniffPreface } from './h2-listener.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -24,6 +25,8 @@ export interface TunnelContext {
   readonly stats: ProxyStats;
   readonly logger: Logger;
   readonly clusterSuffix: string;
+  /** Serves a tunnel whose first bytes were the HTTP/2 preface (h2-listener.ts); absent: every tunnel is TCP. */
+  readonly serveH2?: (socket: Socket, authority: string) => void;
 }
 
 /** Handles one CONNECT from the app; never throws (every failure is an HTTP answer on `socket`). */
@@ -98,18 +101,47 @@ function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, h
     ctx.stats.outbound_tcp_connections_total++;
     ctx.stats.outbound_tcp_connections_active++;
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) stream.write(head);
-    socket.pipe(stream);
-    stream.pipe(socket);
+    if (ctx.serveH2 === undefined) return void relay(stream, socket, head, false);
+    // What the app says first decides: the HTTP/2 preface (grpc-js behind grpc_proxy) ends the
+    // tunnel here, so every request inside is routed, authorized and counted on its own; anything
+    // else, or the server speaking first, makes it the TCP tunnel it asked for.
+    const serveH2 = ctx.serveH2;
+    const serverFirst = (): void => {
+      stopSniff();
+      relay(stream, socket, Buffer.alloc(0), false);
+    };
+    stream.once('readable', serverFirst);
+    const stopSniff = sniffPreface(socket, head, (h2, bytes, ended) => {
+      stream.off('readable', serverFirst);
+      if (!h2) return void relay(stream, socket, bytes, ended);
+      open = false;
+      ctx.stats.outbound_tcp_connections_active--;
+      stream.close(h2c.NGHTTP2_CANCEL);
+      socket.unshift(bytes);
+      serveH2(socket, target.authority);
+    });
   });
+  let answered = false;
+  stream.once('response', () => (answered = true));
   socket.once('close', () => {
     if (open) ctx.stats.outbound_tcp_connections_active--;
     if (!stream.destroyed) stream.close();
   });
   stream.once('close', () => {
-    if (!open && !socket.destroyed && !socket.writableEnded) refuse(ctx, socket, 503, new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the tunnel'), target.authority);
+    if (!answered && !socket.destroyed && !socket.writableEnded) refuse(ctx, socket, 503, new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the tunnel'), target.authority);
     else if (open && !socket.writableEnded) socket.end();
   });
+}
+
+/** Bytes both ways until either side closes; `first`: what the app sent already, `ended`: and then its FIN. */
+function relay(stream: ClientHttp2Stream, socket: Socket, first: Buffer, ended: boolean): void {
+  if (ended) {
+    stream.end(first);
+  } else {
+    if (first.length > 0) socket.unshift(first);
+    socket.pipe(stream);
+  }
+  stream.pipe(socket);
 }
 
 function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unknown, url: string | undefined): void {

@@ -1,0 +1,162 @@
+// One HTTP/2 exchange relayed between a stream the sidecar serves (`down`: the app's, on the
+// outbound h2c port, or a peer sidecar's, on the inbound port) and the stream it opened for it
+// (`up`: on a mesh session, or to the app over h2c). Everything HTTP/2 carries goes through:
+// headers, bodies with backpressure (pipe both ways), trailers both ways (gRPC's status lives in
+// them), and resets both ways: the client cancels and the upstream stream is cancelled; the
+// upstream resets and the client's stream is reset with the same code. Interim (1xx) responses
+// stay on their hop.
+import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { HOP_BY_HOP } from './hop-headers.js';
+
+/** What the relay tells the exchange that owns it. */
+export interface RelayOwner {
+  /**
+   * The upstream stream closed before a response could be relayed: `rstCode` as it closed
+   * (REFUSED_STREAM: never processed), or -1 with `cause` when the response's headers cannot be
+   * relayed. The owner answers the client (or retries); the relay touches `down` no more.
+   */
+  upstreamFailed(rstCode: number, cause?: unknown): void;
+}
+
+const kRelay = Symbol('weft.h2.relay');
+type Tagged = { [kRelay]?: H2Relay };
+
+/** Response or trailer fields to pass on: no pseudo-headers, nothing connection-specific. */
+export function endToEndFields(src: IncomingHttpHeaders, out: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  for (const name in src) {
+    if (name.charCodeAt(0) === 0x3a /* ':' */) continue;
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = src[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+// === H2Relay ===
+
+export class H2Relay {
+  readonly down: ServerHttp2Stream;
+  readonly up: ClientHttp2Stream;
+  readonly owner: RelayOwner;
+  responded = false;
+  /** Set once the owner took over `down` (an upstream failure, a deadline): upstream events are ignored. */
+  detached = false;
+  requestTrailers: OutgoingHttpHeaders | undefined;
+  responseTrailers: OutgoingHttpHeaders | undefined;
+
+  /**
+   * Starts relaying. `up` must have been opened with `waitForTrailers` unless `requestEnded`
+   * (the client's request had no body): the request's trailers are sent from its 'wantTrailers'.
+   */
+  constructor(down: ServerHttp2Stream, up: ClientHttp2Stream, owner: RelayOwner, requestEnded: boolean) {
+    this.down = down;
+    this.up = up;
+    this.owner = owner;
+    (up as Tagged)[kRelay] = this;
+    (down as Tagged)[kRelay] = this;
+    up.on('error', ignore);
+    up.on('response', onUpResponse);
+    up.on('trailers', onUpTrailers);
+    up.once('close', onUpClose);
+    if (!requestEnded) {
+      if (down.listenerCount('trailers') === 0) down.on('trailers', onDownTrailers);
+      up.on('wantTrailers', onUpWantTrailers);
+      down.pipe(up);
+    }
+  }
+
+  /** Stops relaying from upstream (the owner answers the client itself) and cancels the upstream stream. */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.up.unpipe(this.down);
+    this.down.unpipe(this.up);
+    if (!this.up.destroyed) this.up.close(h2c.NGHTTP2_CANCEL);
+  }
+
+  /**
+   * Ends a response already begun with `trailers` in place of the upstream's (a gRPC status the
+   * sidecar sets); false when the response cannot take trailers any more.
+   */
+  endWithTrailers(trailers: OutgoingHttpHeaders): boolean {
+    const down = this.down;
+    if (!this.responded || down.destroyed || down.writableEnded) return false;
+    this.responseTrailers = trailers;
+    down.end();
+    return true;
+  }
+
+  onResponse(headers: IncomingHttpHeaders, flags: number): void {
+    if (this.detached || this.down.destroyed || this.down.closed) return;
+    const status = Number(headers[':status']);
+    const endStream = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
+    try {
+      this.down.respond(endToEndFields(headers, { ':status': status }), endStream ? { endStream: true } : { waitForTrailers: true });
+    } catch (err) {
+      // A field HTTP/2 refuses on this hop (the stream is still unanswered).
+      this.detached = true;
+      if (!this.up.destroyed) this.up.close(h2c.NGHTTP2_CANCEL);
+      this.owner.upstreamFailed(-1, err);
+      return;
+    }
+    this.responded = true;
+    if (endStream) return;
+    this.down.on('wantTrailers', onDownWantTrailers);
+    this.up.pipe(this.down);
+  }
+
+  onUpClose(): void {
+    if (this.detached) return;
+    const code = this.up.rstCode ?? h2c.NGHTTP2_NO_ERROR;
+    if (!this.responded) {
+      this.detached = true;
+      this.down.unpipe(this.up);
+      this.owner.upstreamFailed(code);
+      return;
+    }
+    const down = this.down;
+    if (code !== h2c.NGHTTP2_NO_ERROR && !down.destroyed && !down.closed) down.close(code);
+    else if (!this.up.readableEnded && !down.destroyed && !down.closed) down.close(h2c.NGHTTP2_INTERNAL_ERROR);
+  }
+
+  /**
+   * The owner's 'close' handler of the client's stream calls this (the owner keeps that event: a
+   * retry gives the same client stream a new relay). Cancels the upstream stream if still open;
+   * true when a response was relayed in full with no reset.
+   */
+  downClosed(): boolean {
+    if (!this.up.destroyed && !this.up.closed) this.up.close(h2c.NGHTTP2_CANCEL);
+    return !this.detached && this.responded && this.down.rstCode === h2c.NGHTTP2_NO_ERROR;
+  }
+}
+
+function ignore(): void {
+  // Decided on 'close', where rstCode says what happened.
+}
+
+function onUpResponse(this: ClientHttp2Stream, headers: IncomingHttpHeaders, flags: number): void {
+  (this as Tagged)[kRelay]!.onResponse(headers, flags);
+}
+
+function onUpTrailers(this: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
+  const relay = (this as Tagged)[kRelay]!;
+  if (!relay.detached) relay.responseTrailers = endToEndFields(headers, {});
+}
+
+function onDownTrailers(this: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  (this as Tagged)[kRelay]!.requestTrailers = endToEndFields(headers, {});
+}
+
+function onUpWantTrailers(this: ClientHttp2Stream): void {
+  // Empty trailers end the stream with an empty DATA frame (Node's sendTrailers).
+  this.sendTrailers((this as Tagged)[kRelay]!.requestTrailers ?? {});
+}
+
+function onDownWantTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers((this as Tagged)[kRelay]!.responseTrailers ?? {});
+}
+
+function onUpClose(this: ClientHttp2Stream): void {
+  (this as Tagged)[kRelay]!.onUpClose();
+}
+
