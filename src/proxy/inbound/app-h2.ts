@@ -6,6 +6,7 @@
 // would have no end behind long-lived streams). With `appProtocol: 'auto'`, an app found not to
 // speak h2c (it answered the preface with anything but SETTINGS) gets HTTP/1.1 for a while.
 import { connect as connectH2, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { connect as connectNet } from 'node:net';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError } from '../errors.js';
@@ -103,7 +104,13 @@ export class AppH2Pool {
   #open(): Promise<AppSession> {
     const host = this.#app.host.includes(':') ? `[${this.#app.host}]` : this.#app.host;
     return new Promise<AppSession>((resolve, reject) => {
-      const session = connectH2(`http://${host}:${this.#app.port}`, { settings: { initialWindowSize: MESH_H2_SETTINGS.initialWindowSize }, maxSessionMemory: 64 });
+      const app = this.#app;
+      const session = connectH2(`http://${host}:${app.port}`, {
+        settings: { initialWindowSize: MESH_H2_SETTINGS.initialWindowSize },
+        maxSessionMemory: 64,
+        // Small gRPC messages must not wait for Nagle's algorithm.
+        createConnection: () => connectNet({ host: app.host, port: app.port, noDelay: true }),
+      });
       let connected = false;
       let ready = false;
       const timer = setTimeout(() => session.destroy(new Error('connect timed out')), CONNECT_TIMEOUT_MS);
