@@ -172,3 +172,57 @@ describe('gRPC through a sidecar pair, h2c with prior knowledge on the outbound 
     }
   });
 });
+
+describe('gRPC through grpc_proxy: the CONNECT tunnel is ended at the calling sidecar', () => {
+  let m: GrpcMesh;
+  let c: EchoClientApi;
+
+  before(async () => {
+    m = await startGrpcMesh();
+    // grpc-js reads the proxy from the environment when the channel is made.
+    const saved = { grpc_proxy: process.env.grpc_proxy, no_proxy: process.env.no_proxy, NO_PROXY: process.env.NO_PROXY };
+    process.env.grpc_proxy = `http://127.0.0.1:${m.outboundPort}`;
+    delete process.env.no_proxy;
+    delete process.env.NO_PROXY;
+    try {
+      c = new EchoClient('echo.default:50051', grpc.credentials.createInsecure());
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  after(async () => {
+    c?.close();
+    await m?.close();
+  });
+
+  test('calls go through the tunnel and are served one by one: unary, streaming, statuses', async () => {
+    const r = await within(20_000, 'unary', unary(c, 'unary', Buffer.from('tunnelled')));
+    assert.equal(r.err, undefined, r.err?.message);
+    assert.equal(r.res!.toString(), 'echo:tunnelled');
+    const got: number[] = [];
+    const call = c.serverStream(u32(300));
+    call.on('data', (b: Buffer) => got.push(b.readUInt32BE(0)));
+    await within(20_000, 'server stream', new Promise<void>((resolve, reject) => {
+      call.on('end', resolve);
+      call.on('error', reject);
+    }));
+    assert.equal(got.length, 300);
+    const failed = await within(20_000, 'fail', unary(c, 'fail', Buffer.from('x')));
+    assert.equal(failed.err?.code, grpc.status.NOT_FOUND);
+    assert.deepEqual(failed.trailers!.get('x-detail-bin'), [Buffer.from([0, 1, 2, 0xfe, 0xff])]);
+    const cs = m.client.stats();
+    assert.equal(cs.outbound_tunnels_terminated_total, 1, 'one tunnel, ended at the calling sidecar');
+    assert.ok(cs.outbound_grpc_requests_total! >= 3, 'each call counted on its own');
+    assert.equal(cs.outbound_tcp_connections_active, 0, 'no TCP tunnel stays open');
+  });
+
+  test('fail/an unknown method is the server\'s UNIMPLEMENTED, and the tunnel keeps serving', async () => {
+    const Unknown = grpc.makeGenericClientConstructor({ nope: { path: '/weft.test.Echo/Nope', requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b } }, 'X');
+    const u = new Unknown('ignored', grpc.credentials.createInsecure(), { channelOverride: c.getChannel() }) as unknown as { nope: (b: Buffer, cb: (e: grpc.ServiceError | null) => void) => void; close(): void };
+    const err = await within(20_000, 'nope', new Promise<grpc.ServiceError | null>((resolve) => u.nope(Buffer.from('x'), resolve)));
+    assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+    const r = await within(20_000, 'unary', unary(c, 'unary', Buffer.from('again')));
+    assert.equal(r.res?.toString(), 'echo:again');
+  });
+});

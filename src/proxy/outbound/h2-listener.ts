@@ -7,6 +7,7 @@
 // flow-control windows and session memory, a PING when idle.
 import { createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ConnectionGuard } from '../../lib/connection-guard.js';
 import { MESH_H2_SETTINGS } from '../inbound/server.js';
 import { DEFAULT_KEEPALIVE_INTERVAL_MS, watchSessionLiveness } from '../session-liveness.js';
@@ -60,6 +61,58 @@ export function sniffPreface(socket: Socket, initial: Buffer, decided: (h2: bool
     socket.off('readable', onReadable);
     socket.off('end', onEnd);
   };
+}
+
+/**
+ * True while `bytes` may be the start of an HTTP/2 server's connection preface: a SETTINGS frame
+ * (type 4, no flags, stream 0, a length that is a multiple of 6), which an h2c server sends as
+ * soon as a connection opens.
+ */
+function mayBeSettings(bytes: Buffer): boolean {
+  if (bytes.length >= 3 && (((bytes[0]! << 16) | (bytes[1]! << 8) | bytes[2]!) % 6 !== 0)) return false;
+  if (bytes.length >= 4 && bytes[3] !== 0x04) return false;
+  if (bytes.length >= 5 && bytes[4] !== 0x00) return false;
+  for (let i = 5; i < Math.min(bytes.length, 9); i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Decides what an open CONNECT tunnel carries, from what the app says first: the HTTP/2 preface,
+ * or anything else (then it is TCP). The server behind the tunnel may speak first: an h2c
+ * server's SETTINGS is held back until the app has spoken (the app is then an HTTP/2 client and
+ * will send its preface), any other first bytes make the tunnel TCP at once, so a server-first
+ * protocol (SMTP, MySQL) is never kept waiting. `decided` gets the bytes read from each side.
+ */
+export function sniffTunnel(
+  upstream: Readable,
+  socket: Socket,
+  head: Buffer,
+  decided: (h2: boolean, fromApp: Buffer, fromServer: Buffer, appEnded: boolean) => void,
+): void {
+  let held: Buffer = Buffer.alloc(0);
+  let done = false;
+  const onServer = (): void => {
+    let chunk: Buffer | null;
+    while (!done && (chunk = upstream.read() as Buffer | null) !== null) {
+      held = held.length === 0 ? chunk : (Buffer.concat([held, chunk]) as Buffer);
+      if (!mayBeSettings(held)) {
+        stopApp();
+        finish(false, Buffer.alloc(0), false);
+        return;
+      }
+      // A whole SETTINGS header seen: read no more until the app has spoken (flow control holds the rest).
+      if (held.length >= 9) return void upstream.off('readable', onServer);
+    }
+  };
+  const finish = (h2: boolean, fromApp: Buffer, ended: boolean): void => {
+    done = true;
+    upstream.off('readable', onServer);
+    decided(h2, fromApp, held, ended);
+  };
+  upstream.on('readable', onServer);
+  const stopApp = sniffPreface(socket, head, (h2, bytes, ended) => {
+    if (!done) finish(h2, bytes, ended);
+  });
 }
 
 // === H2cFront ===

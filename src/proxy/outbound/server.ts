@@ -74,7 +74,8 @@ export class OutboundListener {
     const ctx = this.#ctx;
     const h2ctx = { ...ctx, directory: opts.directory, clusterSuffix: this.#clusterSuffix, get draining(): boolean { return ctx.draining; } };
     this.#h2 = new H2cFront({ ctx: h2ctx, guard, maxStreamsPerSession: opts.maxStreamsPerSession, keepaliveIntervalMs: opts.keepaliveIntervalMs });
-    this.#net = createNetServer({ noDelay: true }, (socket: Socket) => {
+    // allowHalfOpen as node:http's own listener has it: a tunnel's client may end its side first.
+    this.#net = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
       guard.arm(socket);
       stats.outbound_connections_total++;
       stats.outbound_connections_active++;

@@ -14,7 +14,7 @@ import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import { parseTarget, type RoundRobin, type Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
-import { sniffPreface } from './h2-listener.js';
+import { sniffTunnel } from './h2-listener.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -103,21 +103,18 @@ function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, h
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (ctx.serveH2 === undefined) return void relay(stream, socket, head, false);
     // What the app says first decides: the HTTP/2 preface (grpc-js behind grpc_proxy) ends the
-    // tunnel here, so every request inside is routed, authorized and counted on its own; anything
-    // else, or the server speaking first, makes it the TCP tunnel it asked for.
+    // tunnel here, so every call inside is routed, authorized and counted on its own; anything
+    // else makes it the TCP tunnel it asked for (h2-listener.ts, sniffTunnel).
     const serveH2 = ctx.serveH2;
-    const serverFirst = (): void => {
-      stopSniff();
-      relay(stream, socket, Buffer.alloc(0), false);
-    };
-    stream.once('readable', serverFirst);
-    const stopSniff = sniffPreface(socket, head, (h2, bytes, ended) => {
-      stream.off('readable', serverFirst);
-      if (!h2) return void relay(stream, socket, bytes, ended);
+    sniffTunnel(stream, socket, head, (h2, fromApp, fromServer, ended) => {
+      if (!h2) {
+        if (fromServer.length > 0) socket.write(fromServer);
+        return void relay(stream, socket, fromApp, ended);
+      }
       open = false;
       ctx.stats.outbound_tcp_connections_active--;
       stream.close(h2c.NGHTTP2_CANCEL);
-      socket.unshift(bytes);
+      socket.unshift(fromApp);
       serveH2(socket, target.authority);
     });
   });
