@@ -41,6 +41,12 @@ export class H2Relay {
   responded = false;
   /** Set once the owner took over `down` (an upstream failure, a deadline): upstream events are ignored. */
   detached = false;
+  /**
+   * Set when a stream is being reset rather than ended. Node's close() ends the writable side
+   * first; a stream waiting for trailers then sends none, so the peer sees RST_STREAM alone,
+   * never a clean (and truncated) end.
+   */
+  resetting = false;
   requestTrailers: OutgoingHttpHeaders | undefined;
   responseTrailers: OutgoingHttpHeaders | undefined;
 
@@ -71,7 +77,13 @@ export class H2Relay {
     this.detached = true;
     this.up.unpipe(this.down);
     this.down.unpipe(this.up);
-    if (!this.up.destroyed) this.up.close(h2c.NGHTTP2_CANCEL);
+    this.cancelUp();
+  }
+
+  cancelUp(): void {
+    if (this.up.destroyed || this.up.closed) return;
+    this.resetting = true;
+    this.up.close(h2c.NGHTTP2_CANCEL);
   }
 
   /**
@@ -95,7 +107,7 @@ export class H2Relay {
     } catch (err) {
       // A field HTTP/2 refuses on this hop (the stream is still unanswered).
       this.detached = true;
-      if (!this.up.destroyed) this.up.close(h2c.NGHTTP2_CANCEL);
+      this.cancelUp();
       this.owner.upstreamFailed(-1, err);
       return;
     }
@@ -115,8 +127,10 @@ export class H2Relay {
       return;
     }
     const down = this.down;
-    if (code !== h2c.NGHTTP2_NO_ERROR && !down.destroyed && !down.closed) down.close(code);
-    else if (!this.up.readableEnded && !down.destroyed && !down.closed) down.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    if (down.destroyed || down.closed || (code === h2c.NGHTTP2_NO_ERROR && this.up.readableEnded)) return;
+    this.resetting = true;
+    this.up.unpipe(down);
+    down.close(code === h2c.NGHTTP2_NO_ERROR ? h2c.NGHTTP2_INTERNAL_ERROR : code);
   }
 
   /**
@@ -125,7 +139,7 @@ export class H2Relay {
    * true when a response was relayed in full with no reset.
    */
   downClosed(): boolean {
-    if (!this.up.destroyed && !this.up.closed) this.up.close(h2c.NGHTTP2_CANCEL);
+    this.cancelUp();
     return !this.detached && this.responded && this.down.rstCode === h2c.NGHTTP2_NO_ERROR;
   }
 }
@@ -148,12 +162,14 @@ function onDownTrailers(this: ServerHttp2Stream, headers: IncomingHttpHeaders): 
 }
 
 function onUpWantTrailers(this: ClientHttp2Stream): void {
+  const relay = (this as Tagged)[kRelay]!;
   // Empty trailers end the stream with an empty DATA frame (Node's sendTrailers).
-  this.sendTrailers((this as Tagged)[kRelay]!.requestTrailers ?? {});
+  if (!relay.resetting) this.sendTrailers(relay.requestTrailers ?? {});
 }
 
 function onDownWantTrailers(this: ServerHttp2Stream): void {
-  this.sendTrailers((this as Tagged)[kRelay]!.responseTrailers ?? {});
+  const relay = (this as Tagged)[kRelay]!;
+  if (!relay.resetting || relay.detached) this.sendTrailers(relay.responseTrailers ?? {});
 }
 
 function onUpClose(this: ClientHttp2Stream): void {
