@@ -3,6 +3,7 @@
 // the serving sidecar, reached over h2c. Unary and the three streaming kinds, statuses and
 // trailing metadata end to end, deadlines and cancellation both ways, per-method policy.
 import assert from 'node:assert/strict';
+import { connect as connectH2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { SidecarProxy } from '../../src/proxy/index.js';
 import { endpoint, idOf, within } from './helpers.js';
@@ -224,5 +225,76 @@ describe('gRPC through grpc_proxy: the CONNECT tunnel is ended at the calling si
     assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
     const r = await within(20_000, 'unary', unary(c, 'unary', Buffer.from('again')));
     assert.equal(r.res?.toString(), 'echo:again');
+  });
+});
+
+/** One gRPC message frame: uncompressed flag, 4-byte length, the bytes. */
+function grpcFrame(payload: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+describe('grpc-timeout enforced by the calling sidecar (a raw HTTP/2 client that keeps no deadline itself)', () => {
+  let m: GrpcMesh;
+  let session: ClientHttp2Session;
+
+  before(async () => {
+    m = await startGrpcMesh();
+    session = connectH2(`http://127.0.0.1:${m.outboundPort}`);
+    session.on('error', () => undefined);
+  });
+  after(async () => {
+    session?.close();
+    await m?.close();
+  });
+
+  function call(path: string, timeout: string | undefined, message: Buffer, endRequest: boolean): { headers: Promise<IncomingHttpHeaders>; trailers: Promise<IncomingHttpHeaders>; data: Promise<Buffer>; stream: ClientHttp2Stream } {
+    const stream = session.request({ ':method': 'POST', ':path': path, ':authority': 'echo.default:50051', 'content-type': 'application/grpc', te: 'trailers', ...(timeout === undefined ? {} : { 'grpc-timeout': timeout }) });
+    stream.on('error', () => undefined);
+    if (endRequest) stream.end(grpcFrame(message));
+    else stream.write(grpcFrame(message));
+    const headers = new Promise<IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+    // A trailers-only answer carries its status in the response headers.
+    const trailers = new Promise<IncomingHttpHeaders>((resolve) => {
+      stream.once('trailers', resolve);
+      stream.once('response', (h: IncomingHttpHeaders) => (h['grpc-status'] !== undefined ? resolve(h) : undefined));
+    });
+    const data = new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    return { headers, trailers, data, stream };
+  }
+
+  test('fail/a call whose grpc-timeout runs out before any answer gets DEADLINE_EXCEEDED, flag UT, and the server sees it cancelled', async () => {
+    const cancelled = new Promise<void>((resolve) => m.echo.log.onCancel.push(resolve));
+    const c = call('/weft.test.Echo/Hang', '200m', Buffer.from('x'), true);
+    const h = await within(20_000, 'answer', c.trailers);
+    assert.equal(h[':status'], 200);
+    assert.equal(h['grpc-status'], '4');
+    assert.match(String(h['x-weft-proxy-error']), /^UT WEFT_PROXY_DEADLINE_EXCEEDED: /);
+    await within(20_000, 'server-side cancellation', cancelled);
+    assert.equal(m.client.stats().outbound_grpc_deadline_exceeded_total, 1);
+    assert.equal(m.client.stats().local_replies_ut_total, 1);
+  });
+
+  test('fail/a streaming call whose deadline runs out mid-response ends with DEADLINE_EXCEEDED in its trailers', async () => {
+    const c = call('/weft.test.Echo/Bidi', '300m', Buffer.from('one'), false);
+    assert.equal((await within(20_000, 'headers', c.headers))[':status'], 200);
+    const first = await within(20_000, 'first message', c.data);
+    assert.equal(first.subarray(5).toString(), 're:one');
+    const t = await within(20_000, 'trailers', c.trailers);
+    assert.equal(t['grpc-status'], '4');
+    assert.match(String(t['x-weft-proxy-error']), /^UT WEFT_PROXY_DEADLINE_EXCEEDED/);
+  });
+
+  test('a malformed or absurd grpc-timeout is no deadline here (as Envoy ignores it); the call completes', async () => {
+    // Whatever the app's grpc-js makes of each value, the answer is the app's, never the sidecar's.
+    for (const timeout of ['soon', '123456789S', '-1S', '1x', '1 S', '99999999H', '0S']) {
+      const c = call('/weft.test.Echo/Unary', timeout, Buffer.from('t'), true);
+      const t = await within(20_000, `answer with grpc-timeout ${timeout}`, c.trailers);
+      assert.notEqual(t['grpc-status'], undefined, timeout);
+      assert.notEqual(t['grpc-status'], '4', timeout);
+      assert.equal(t['x-weft-proxy-error'], undefined, timeout);
+    }
+    assert.equal(m.client.stats().outbound_grpc_deadline_exceeded_total, 2, 'only the two earlier deadlines');
   });
 });
