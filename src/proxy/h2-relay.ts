@@ -18,6 +18,12 @@ export interface RelayOwner {
   upstreamFailed(rstCode: number, cause?: unknown): void;
 }
 
+/**
+ * Tells the serving sidecar the caller's app spoke HTTP/2, so it may reach its own app over h2c
+ * (`appProtocol: 'auto'`). A sidecar-owned name: the serving side drops it before policy and app.
+ */
+export const VIA_H2_HEADER = 'x-weft-protocol';
+
 const kRelay = Symbol('weft.h2.relay');
 type Tagged = { [kRelay]?: H2Relay };
 

@@ -93,7 +93,8 @@ export function rescueStream(
   if (stream.destroyed || stream.closed) return;
   const grpcStatus = r.code === 'WEFT_PROXY_DEADLINE_EXCEEDED' ? GRPC_STATUS.DEADLINE_EXCEEDED : grpcStatusOfHttp(r.status);
   if (stream.headersSent) {
-    const { ':status': _, 'content-type': __, ...trailers } = grpcLocalReply(grpcStatus, r.reason);
+    const reply = grpcLocalReply(grpcStatus, r.reason);
+    const trailers: OutgoingHttpHeaders = { 'grpc-status': reply['grpc-status'], 'grpc-message': reply['grpc-message'] };
     if (emitHeader) trailers[PROXY_ERROR_HEADER] = proxyErrorValue(r);
     const ended = opts.grpc && opts.trailersPending !== undefined && opts.trailersPending(trailers);
     if (!ended) stream.close(0x2 /* INTERNAL_ERROR */);

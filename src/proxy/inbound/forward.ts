@@ -18,7 +18,7 @@ import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { AppProtocol, HostPort } from '../types.js';
 import { grpcLocalReply, grpcStatusOfHttp, isGrpcContentType } from '../grpc-status.js';
-import { VIA_H2_HEADER } from '../outbound/h2-exchange.js';
+import { VIA_H2_HEADER } from '../h2-relay.js';
 import { AppH2Pool, forwardToAppH2, wantsAppH2 } from './app-h2.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';

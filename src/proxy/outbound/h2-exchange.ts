@@ -8,7 +8,7 @@ import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders, typ
 import { ProxyError } from '../errors.js';
 import { isGrpcContentType, parseGrpcTimeout } from '../grpc-status.js';
 import { HOP_BY_HOP } from '../hop-headers.js';
-import { H2Relay, type RelayOwner } from '../h2-relay.js';
+import { H2Relay, VIA_H2_HEADER, type RelayOwner } from '../h2-relay.js';
 import { rescueStream } from '../rescue.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import type { OutboundContext } from './forward.js';
@@ -19,11 +19,6 @@ import { secureNamingError } from './secure-naming.js';
 /** Attempts per request, as for HTTP/1.1 (forward.ts). */
 const MAX_ATTEMPTS = 3;
 
-/**
- * Tells the serving sidecar the caller's app spoke HTTP/2, so it may reach its own app over h2c
- * (`appProtocol: 'auto'`). A sidecar-owned name: the serving side drops it before policy and app.
- */
-export const VIA_H2_HEADER = 'x-weft-protocol';
 
 export interface OutboundH2Context extends OutboundContext {
   readonly directory: ServiceDirectory;
