@@ -118,7 +118,7 @@ export interface GrpcMesh {
 }
 
 /** grpc-js server <- serving sidecar (echo.default) <- calling sidecar (sleep) <- the test. */
-export async function startGrpcMesh(): Promise<GrpcMesh> {
+export async function startGrpcMesh(clientOptions: Partial<import('../../src/proxy/index.js').SidecarProxyOptions> = {}): Promise<GrpcMesh> {
   const mesh = await MeshPki.create();
   const echo = await startEchoServer();
   const directory = new StaticDirectory();
@@ -127,7 +127,7 @@ export async function startGrpcMesh(): Promise<GrpcMesh> {
   const clientLog = new MemoryLogger();
   const server = new SidecarProxy({ identity: await mesh.identity('echo'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: echo.port }, logger: serverLog, policy: () => policy });
   const serverPort = (await server.start()).inboundPort;
-  const client = new SidecarProxy({ identity: await mesh.identity('sleep'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: 9 }, outbound: { host: '127.0.0.1', port: 0 }, logger: clientLog });
+  const client = new SidecarProxy({ identity: await mesh.identity('sleep'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: 9 }, outbound: { host: '127.0.0.1', port: 0 }, logger: clientLog, ...clientOptions });
   const outboundPort = (await client.start()).outboundPort!;
   directory.set('echo.default', [endpoint(serverPort, idOf('echo'))], [idOf('echo')]);
   return {

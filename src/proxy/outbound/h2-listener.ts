@@ -115,6 +115,10 @@ export function sniffTunnel(
   });
 }
 
+function endSocket(this: Socket): void {
+  this.end();
+}
+
 // === H2cFront ===
 
 /** The h2c server of the outbound port. */
@@ -150,6 +154,9 @@ export class H2cFront {
 
   /** Serves a connection whose first bytes (put back) were the preface. */
   serve(socket: Socket): void {
+    // The listener keeps half-open connections for tunnels; an HTTP/2 client that ends its side
+    // is done, and its connection must not linger half open.
+    socket.once('end', endSocket);
     this.#server.emit('connection', socket);
   }
 
@@ -157,6 +164,7 @@ export class H2cFront {
   serveTunnel(socket: Socket, authority: string): void {
     this.#ctx.stats.outbound_tunnels_terminated_total++;
     (socket as Socket & Tagged)[kDefaultAuthority] = authority;
+    socket.once('end', endSocket);
     this.#server.emit('connection', socket);
   }
 
