@@ -1,8 +1,11 @@
 // The sidecar's data path, composed in request order:
 //   inbound:  mTLS + X.509-SVID peer check (inbound/server.ts) -> XFCC (inbound/xfcc.ts)
 //             -> app over pooled HTTP/1.1 (inbound/forward.ts); errors -> rescue.ts
+//             or, for gRPC and HTTP/2 end to end, the app over h2c (inbound/app-h2.ts)
 //   outbound: explicit proxy (outbound/server.ts) -> service and endpoint (outbound/route.ts)
-//             -> verified h2 session (outbound/pool.ts) -> secure naming + stream (outbound/forward.ts)
+//             -> verified h2 session (outbound/pool.ts) -> secure naming + stream (outbound/forward.ts);
+//             HTTP/2 from the app (prior knowledge, or inside a CONNECT tunnel) is told apart by its
+//             preface (outbound/h2-listener.ts) and relayed stream by stream (outbound/h2-exchange.ts)
 import { X509Certificate } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
