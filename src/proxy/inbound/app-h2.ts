@@ -75,7 +75,15 @@ export class AppH2Pool {
     for (let round = 0; round <= MAX_APP_SESSIONS; round++) {
       const s = this.#free();
       if (s !== undefined) {
-        const stream = s.session.request(headers, endStream ? { endStream: true } : { waitForTrailers: true });
+        let stream: ClientHttp2Stream;
+        try {
+          stream = s.session.request(headers, endStream ? { endStream: true } : { waitForTrailers: true });
+        } catch (err) {
+          // A session that started closing: take it out and try the next; anything else is the headers' fault.
+          if ((err as { code?: string }).code !== 'ERR_HTTP2_GOAWAY_SESSION' && (err as { code?: string }).code !== 'ERR_HTTP2_INVALID_SESSION') throw err;
+          this.#forget(s);
+          continue;
+        }
         s.streams++;
         stream.once('close', () => s.streams--);
         return stream;
@@ -94,6 +102,11 @@ export class AppH2Pool {
       }
     }
     throw new ProxyError('WEFT_PROXY_STREAMS_EXHAUSTED', 'every h2c session to the app is at its stream limit', { fields: { sessions: this.#sessions.length } });
+  }
+
+  #forget(s: AppSession): void {
+    const i = this.#sessions.indexOf(s);
+    if (i !== -1) this.#sessions.splice(i, 1);
   }
 
   #free(): AppSession | undefined {
@@ -122,10 +135,7 @@ export class AppH2Pool {
         session.on('remoteSettings', (next) => (s.limit = next.maxConcurrentStreams ?? 0xffffffff));
         this.#sessions.push(s);
         this.#stats.inbound_app_h2_sessions_active++;
-        const forget = (): void => {
-          const i = this.#sessions.indexOf(s);
-          if (i !== -1) this.#sessions.splice(i, 1);
-        };
+        const forget = (): void => this.#forget(s);
         session.once('goaway', forget);
         session.once('close', () => {
           forget();
