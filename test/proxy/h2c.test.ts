@@ -8,6 +8,7 @@ import { connect, constants as h2c, createServer, type ClientHttp2Session, type 
 import { after, before, describe, test } from 'node:test';
 import { SidecarProxy } from '../../src/proxy/index.js';
 import { endpoint, httpRequest, idOf, MeshPki, sha256, startApp, StaticDirectory, within, type App } from './helpers.js';
+import { curl } from './tools.js';
 
 function h2load(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -207,6 +208,15 @@ describe('h2c with prior knowledge on the outbound port', () => {
     assert.match(String(bad.headers['x-weft-proxy-error']), /^NR /);
   });
 
+  test('curl --http2-prior-knowledge reaches a service through the outbound port', async () => {
+    const r = await curl(['-i', '--http2-prior-knowledge', '-H', 'host: details.default:9080', `http://127.0.0.1:${outboundPort}/from-curl`]);
+    assert.equal(r.code, 0, r.stderr);
+    const text = r.stdout.toString();
+    assert.match(text, /^HTTP\/2 200/);
+    assert.match(text, /"url":"\/from-curl"/);
+    assert.match(text, /"host":"details.default:9080"/);
+  });
+
   test('h2load against the outbound port: every request of a multiplexed run succeeds', { skip: spawnSync('which', ['h2load']).status !== 0 && 'h2load is not installed' }, async () => {
     // Asynchronously: the sidecars run in this process.
     const run = await within(90_000, 'h2load', h2load(['-n', '400', '-c', '2', '-m', '20', '-H', ':authority: details.default:9080', `http://127.0.0.1:${outboundPort}/load`]));
@@ -216,3 +226,37 @@ describe('h2c with prior knowledge on the outbound port', () => {
   });
 });
 
+
+describe('drain with HTTP/2 clients on the outbound port', () => {
+  test('an in-flight HTTP/2 request finishes, the client gets GOAWAY, and the listener closes', async () => {
+    const mesh = await MeshPki.create();
+    const h2app = await startH2App();
+    const directory = new StaticDirectory();
+    const server = new SidecarProxy({ identity: await mesh.identity('h2app'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: h2app.port } });
+    const client = new SidecarProxy({ identity: await mesh.identity('sleep'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: 9 }, outbound: { host: '127.0.0.1', port: 0 } });
+    directory.set('h2app.default', [endpoint((await server.start()).inboundPort, idOf('h2app'))], [idOf('h2app')]);
+    const port = (await client.start()).outboundPort!;
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    try {
+      const goaway = once(session, 'goaway');
+      const req = session.request({ ':path': `/bytes/${8 << 20}`, ':authority': 'h2app.default' }, { endStream: true });
+      req.on('error', () => undefined);
+      await within(20_000, 'response begun', once(req, 'response'));
+      // Drain while the body is still coming: the request is in flight.
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      const drained = client.drain(20_000);
+      await within(20_000, 'GOAWAY', goaway);
+      await within(30_000, 'download', once(req, 'end'));
+      assert.equal(bytes, 8 << 20, 'the in-flight response finished');
+      await within(30_000, 'drain', drained);
+      assert.equal(client.stats().outbound_requests_active, 0);
+    } finally {
+      session.destroy();
+      await client.drain(100);
+      await server.drain(1_000);
+      h2app.server.close();
+    }
+  });
+});
