@@ -45,6 +45,8 @@ export class H2Relay {
   readonly up: ClientHttp2Stream;
   readonly owner: RelayOwner;
   responded = false;
+  /** The response ended with its headers (trailers-only, HEAD, 204): no body will be read. */
+  headersOnly = false;
   /** Set once the owner took over `down` (an upstream failure, a deadline): upstream events are ignored. */
   detached = false;
   /**
@@ -118,7 +120,10 @@ export class H2Relay {
       return;
     }
     this.responded = true;
-    if (endStream) return;
+    if (endStream) {
+      this.headersOnly = true;
+      return;
+    }
     this.down.on('wantTrailers', onDownWantTrailers);
     this.up.pipe(this.down);
   }
@@ -133,7 +138,7 @@ export class H2Relay {
       return;
     }
     const down = this.down;
-    if (down.destroyed || down.closed || (code === h2c.NGHTTP2_NO_ERROR && this.up.readableEnded)) return;
+    if (down.destroyed || down.closed || (code === h2c.NGHTTP2_NO_ERROR && (this.up.readableEnded || this.headersOnly))) return;
     this.resetting = true;
     this.up.unpipe(down);
     down.close(code === h2c.NGHTTP2_NO_ERROR ? h2c.NGHTTP2_INTERNAL_ERROR : code);
