@@ -137,33 +137,32 @@ describe('hostile HTTP/2 on the outbound port', { timeout: 180_000 }, () => {
     assert.equal(m.client.stats().outbound_requests_active, 0);
   });
 
-  test('fail/a giant or malformed grpc-timeout sets no timer past Node\'s limit and breaks nothing', async () => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error): void => void warnings.push(w.name);
-    process.on('warning', onWarning);
+  test('fail/a giant or malformed grpc-timeout is no deadline at the sidecar and breaks nothing', async () => {
+    // grpc-js derives grpc-timeout from a deadline; a raw value needs a node:http2 client. What the
+    // app (grpc-js, in this process) makes of each value is its own business; the sidecar must
+    // neither answer the call itself nor arm a timer it cannot hold (the cap is unit-tested).
+    const session = h2connect(`http://127.0.0.1:${m.outboundPort}`);
+    session.on('error', () => undefined);
     try {
       for (const t of ['99999999H', '99999999M', '1'.repeat(200) + 'S', 'S', '\u00ff1S']) {
-        // grpc-js derives grpc-timeout from a deadline; a raw value needs a node:http2 client.
-        const session = h2connect(`http://127.0.0.1:${m.outboundPort}`);
-        session.on('error', () => undefined);
         const head = Buffer.alloc(5);
         head.writeUInt32BE(1, 1);
         const req = session.request({ ':method': 'POST', ':path': '/weft.test.Echo/Unary', ':authority': 'echo.default:50051', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': t });
         req.on('error', () => undefined);
         req.end(Buffer.concat([head, Buffer.from('z')]));
-        const status = await within(20_000, `call with grpc-timeout ${t.slice(0, 20)}`, new Promise<string | undefined>((resolve) => {
-          req.once('trailers', (h) => resolve(String(h['grpc-status'])));
-          req.once('response', (h) => (h['grpc-status'] !== undefined ? resolve(String(h['grpc-status'])) : undefined));
-          req.once('close', () => resolve(undefined));
+        const answer = await within(20_000, `call with grpc-timeout ${t.slice(0, 20)}`, new Promise<Record<string, unknown>>((resolve) => {
+          req.once('trailers', (h) => resolve(h));
+          req.once('response', (h) => (h['grpc-status'] !== undefined ? resolve(h) : undefined));
+          req.once('close', () => resolve({}));
         }));
-        assert.notEqual(status, '4', t.slice(0, 20));
-        session.close();
+        assert.notEqual(answer['grpc-status'], undefined, `${t.slice(0, 20)}: the app answered`);
+        assert.equal(answer['x-weft-proxy-error'], undefined, t.slice(0, 20));
       }
-      assert.deepEqual(warnings.filter((w) => w === 'TimeoutOverflowWarning'), []);
     } finally {
-      process.off('warning', onWarning);
+      session.destroy();
     }
     assert.equal(m.client.stats().outbound_grpc_deadline_exceeded_total, 0);
+    await goodCallWorks('absurd deadlines');
   });
 
   test('fail/a CONNECT tunnel whose HTTP/2 inside is broken is closed; the tunnel port keeps serving', async () => {
