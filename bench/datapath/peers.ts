@@ -87,6 +87,48 @@ export function nginxClientSide(dir: string, port: number, serverPort: number, p
 `;
 }
 
+/** The nginx client side for HTTP/2 from the app: h2c with prior knowledge in, HTTP/1.1 over mTLS on (proxy_pass speaks no HTTP/2 upstream). */
+export function nginxH2ClientSide(dir: string, port: number, serverPort: number, pki: PkiPaths): string {
+  return nginxClientSide(dir, port, serverPort, pki).replace(`listen 127.0.0.1:${port};`, `listen 127.0.0.1:${port} http2;\n    http2_max_requests 1000000;`);
+}
+
+/** The nginx gRPC pair: h2c in on the client side, grpc_pass over mTLS (HTTP/2) to the server side, grpc_pass to the app. */
+export function nginxGrpcServerSide(dir: string, port: number, appPort: number, pki: PkiPaths): string {
+  return `${NGINX_COMMON(dir)}
+  upstream app { server 127.0.0.1:${appPort}; keepalive 128; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port} ssl http2;
+    http2_max_requests 1000000;
+    ssl_certificate ${pki.serverCert};
+    ssl_certificate_key ${pki.serverKey};
+    ssl_client_certificate ${pki.bundle};
+    ssl_verify_client on;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { grpc_pass grpc://app; grpc_set_header X-Forwarded-Client-Cert "Hash=$ssl_client_fingerprint;Subject=$ssl_client_s_dn"; }
+  }
+}
+`;
+}
+
+export function nginxGrpcClientSide(dir: string, port: number, serverPort: number, pki: PkiPaths): string {
+  return `${NGINX_COMMON(dir)}
+  upstream mesh { server 127.0.0.1:${serverPort}; keepalive 128; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port} http2;
+    http2_max_requests 1000000;
+    location / {
+      grpc_pass grpcs://mesh;
+      grpc_ssl_certificate ${pki.clientCert};
+      grpc_ssl_certificate_key ${pki.clientKey};
+      grpc_ssl_trusted_certificate ${pki.bundle};
+      grpc_ssl_verify off;
+      grpc_ssl_session_reuse on;
+    }
+  }
+}
+`;
+}
+
 const HAPROXY_COMMON = `
 global
   nbthread 1

@@ -1,17 +1,19 @@
 // The datapath benchmark (issue 3 §5): wrk against the app directly, a weft sidecar pair, an nginx
 // pair and an haproxy pair (mTLS between the two proxies of each pair, keep-alive upstreams), in
-// interleaved rounds. Prints req/s at 1 and 64 connections, p50/p99 latency, CPU seconds per 1,000
+// interleaved rounds. HTTP/2 columns (issue 9): h2load, multiplexed, against weft's outbound h2c
+// and an nginx pair's h2c listener (`weft-h2`, `nginx-h2`), and gRPC unary calls to a grpc-js app
+// through weft and through an nginx grpc_pass pair over mTLS (`weft-grpc`, `nginx-grpc`). Prints req/s at 1 and 64 connections, p50/p99 latency, CPU seconds per 1,000
 // requests for each proxy (from /proc/<pid>/stat), RSS, and each path's ratio to the nginx pair.
 //
 //   node --import tsx bench/datapath/run.ts
-//   env: DURATION=10 ROUNDS=3 TARGETS=direct,weft,weft-policy,node-floor,nginx,haproxy CONNECTIONS=1,64 WEFT_NODE_ARGS='--cpu-prof'
+//   env: DURATION=10 ROUNDS=3 TARGETS=direct,weft,weft-policy,node-floor,nginx,haproxy,weft-h2,nginx-h2,weft-grpc,nginx-grpc CONNECTIONS=1,64 WEFT_NODE_ARGS='--cpu-prof'
 //
 // `weft-policy` is the weft pair with a realistic policy set in force on the server side (ten
 // resources: STRICT mTLS, a RequestAuthentication with an inline JWKS, DENY/ALLOW/AUDIT policies;
 // bench/datapath/policies.ts); wrk sends a valid JWT on every request. `node-floor` is the least
 // a Node.js pair can do for the same hop (bench/datapath/node-floor.ts): what the platform costs.
 //
-// Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx haproxy). Every process it
+// Needs wrk, h2load, nginx and haproxy (Debian: apt-get install wrk nghttp2-client nginx haproxy). Every process it
 // starts is stopped by PID at the end.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +22,11 @@ import { join, resolve } from 'node:path';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import { freePort } from '../../src/cli/up/processes.js';
 import { policySet } from './policies.js';
-import { appNginx, haproxyClientSide, haproxyServerSide, nginxClientSide, nginxServerSide, type PkiPaths } from './peers.js';
+import { appNginx, haproxyClientSide, haproxyServerSide, nginxClientSide, nginxGrpcClientSide, nginxGrpcServerSide, nginxH2ClientSide, nginxServerSide, type PkiPaths } from './peers.js';
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const TARGETS = (process.env.TARGETS ?? 'direct,weft,weft-policy,node-floor,nginx,haproxy').split(',');
+const TARGETS = (process.env.TARGETS ?? 'direct,weft,weft-policy,node-floor,nginx,haproxy,weft-h2,nginx-h2,weft-grpc,nginx-grpc').split(',');
 const CONNECTIONS = (process.env.CONNECTIONS ?? '1,64').split(',').map(Number);
 const WORK = resolve('.weft/bench/datapath');
 const TD = 'cluster.local';
@@ -193,6 +195,10 @@ interface Target {
   proxies: Proc[];
   /** Extra request headers (`name: value`) wrk and the first check send. */
   headers?: string[];
+  /** What drives it: wrk (HTTP/1.1, the default), h2load over h2c, or h2load sending gRPC unary calls. */
+  load?: 'h2' | 'grpc';
+  /** The path it is compared with. */
+  ref?: string;
 }
 
 // === load ===
@@ -234,6 +240,38 @@ function wrk(t: Target, connections: number, seconds: number): Sample {
     cpu: after.map((a, i) => ((a - before[i]!) / Math.max(requests, 1)) * 1000),
   };
 }
+
+/** One gRPC message (uncompressed, length-prefixed) for h2load's request body. */
+const GRPC_BODY = Buffer.concat([Buffer.from([0, 0, 0, 0, 5]), Buffer.from('hello')]);
+const GRPC_PATH = '/weft.bench.Echo/Unary';
+
+/**
+ * h2load, multiplexed: `connections` concurrent streams spread over up to 4 connections. h2load
+ * reports no percentiles: p50 holds its mean request time and p99 its maximum.
+ */
+function h2load(t: Target, connections: number, seconds: number): Sample {
+  const before = t.proxies.map((p) => cpuSeconds(p.child.pid!));
+  const conns = Math.min(connections, 4);
+  const streams = Math.max(1, Math.ceil(connections / conns));
+  const grpc = t.load === 'grpc' ? ['-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', join(WORK, 'grpc-body.bin')] : [];
+  const out = execFileSync('h2load', ['-t', '1', '-c', String(conns), '-m', String(streams), '-D', String(seconds), '-H', `:authority: ${HOST}:9080`, ...grpc, `http://127.0.0.1:${t.port}${t.load === 'grpc' ? GRPC_PATH : '/'}`], {
+    encoding: 'utf8',
+  });
+  const after = t.proxies.map((p) => cpuSeconds(p.child.pid!));
+  const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+  const requests = Number(done?.[2] ?? 0);
+  const time = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
+  return {
+    rps: Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0),
+    p50: parseMs(time?.[3] ?? ''),
+    p99: parseMs(time?.[2] ?? ''),
+    requests,
+    errors: Number(done?.[3] ?? 0) + Number(done?.[4] ?? 0),
+    cpu: after.map((a, i) => ((a - before[i]!) / Math.max(requests, 1)) * 1000),
+  };
+}
+
+const load = (t: Target, connections: number, seconds: number): Sample => (t.load === undefined ? wrk(t, connections, seconds) : h2load(t, connections, seconds));
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -295,6 +333,45 @@ async function main(): Promise<void> {
     await waitPort(p1, client);
     targets.push({ name: 'nginx', port: p1, proxies: [client, server] });
   }
+  if (TARGETS.includes('weft-h2')) targets.push({ ...(await weftPair('weft-h2')), load: 'h2', ref: 'nginx-h2' });
+  if (TARGETS.includes('nginx-h2')) {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const server = startNginx('nginx-h2-server', nginxServerSide('%DIR%', p2, appPort, pki));
+    const client = startNginx('nginx-h2-client', nginxH2ClientSide('%DIR%', p1, p2, pki));
+    await waitPort(p2, server);
+    await waitPort(p1, client);
+    targets.push({ name: 'nginx-h2', port: p1, proxies: [client, server], load: 'h2', ref: 'nginx-h2' });
+  }
+  if (TARGETS.includes('weft-grpc') || TARGETS.includes('nginx-grpc')) {
+    writeFileSync(join(WORK, 'grpc-body.bin'), GRPC_BODY);
+    const grpcApp = start('grpc-app', process.execPath, [join(WORK, 'build/bench/datapath/grpc-app.js'), '0']);
+    for (let i = 0; i < 200 && !grpcApp.log().includes('\n'); i++) {
+      if (grpcApp.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const grpcPort = Number(grpcApp.log().split('\n')[0]);
+    if (!(grpcPort > 0)) throw new Error(`grpc-app did not start: ${grpcApp.log()}`);
+    if (TARGETS.includes('weft-grpc')) {
+      const server = await startWeft('weft-grpc-server', { identity: pki.server, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: grpcPort }, services: {} });
+      const sid = (pki.server as { spiffeId: string }).spiffeId;
+      const client = await startWeft('weft-grpc-client', {
+        identity: pki.client,
+        inbound: { host: '127.0.0.1', port: 0 },
+        app: { host: '127.0.0.1', port: 9 },
+        outbound: { host: '127.0.0.1', port: 0 },
+        services: { [HOST]: { endpoints: [{ address: '127.0.0.1', port: server.ports.inboundPort, spiffeId: sid, labels: {} }], identities: [sid] } },
+      });
+      targets.push({ name: 'weft-grpc', port: client.ports.outboundPort!, proxies: [client.proc, server.proc], load: 'grpc', ref: 'nginx-grpc' });
+    }
+    if (TARGETS.includes('nginx-grpc')) {
+      const [p1, p2] = [await freePort(), await freePort()];
+      const server = startNginx('nginx-grpc-server', nginxGrpcServerSide('%DIR%', p2, grpcPort, pki));
+      const client = startNginx('nginx-grpc-client', nginxGrpcClientSide('%DIR%', p1, p2, pki));
+      await waitPort(p2, server);
+      await waitPort(p1, client);
+      targets.push({ name: 'nginx-grpc', port: p1, proxies: [client, server], load: 'grpc', ref: 'nginx-grpc' });
+    }
+  }
   if (TARGETS.includes('haproxy')) {
     const [p1, p2] = [await freePort(), await freePort()];
     const server = startHaproxy('haproxy-server', haproxyServerSide(p2, appPort, pki));
@@ -307,8 +384,10 @@ async function main(): Promise<void> {
   // A request through each path must succeed before anything is measured.
   for (const t of targets) {
     const headers = [`Host: ${HOST}`, ...(t.headers ?? [])].flatMap((h) => ['-H', h]);
-    const out = execFileSync('curl', ['-sS', ...headers, `http://127.0.0.1:${t.port}/`], { encoding: 'utf8' });
-    if (!out.includes('hello from the app')) throw new Error(`${t.name}: unexpected answer ${out}`);
+    const h2 = t.load === undefined ? [] : ['--http2-prior-knowledge'];
+    const grpc = t.load === 'grpc' ? ['-i', '-H', 'content-type: application/grpc', '-H', 'te: trailers', '--data-binary', `@${join(WORK, 'grpc-body.bin')}`] : [];
+    const out = execFileSync('curl', ['-sS', ...h2, ...grpc, ...headers, `http://127.0.0.1:${t.port}${t.load === 'grpc' ? GRPC_PATH : '/'}`], { encoding: 'utf8' });
+    if (!out.includes('hello from the app') || (t.load === 'grpc' && !/grpc-status: 0/.test(out))) throw new Error(`${t.name}: unexpected answer ${out}`);
   }
   // The policy set is in force: without the token the ALLOW rule does not match; a forged one is a 401.
   const enforced = targets.find((t) => t.name === 'weft-policy');
@@ -319,13 +398,13 @@ async function main(): Promise<void> {
     if (none !== '403' || forged !== '401') throw new Error(`weft-policy: expected 403 without a token and 401 with a forged one, got ${none} and ${forged}`);
   }
   const idleRss = new Map(targets.map((t) => [t.name, t.proxies.map((p) => rssMb(p.child.pid!))]));
-  for (const t of targets) wrk(t, 64, 2); // warm-up: JIT, pools, sessions
+  for (const t of targets) load(t, 64, 2); // warm-up: JIT, pools, sessions
   const samples = new Map<string, Sample[]>();
   const peakRss = new Map<string, number[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of CONNECTIONS) {
       for (const t of targets) {
-        const s = wrk(t, c, DURATION);
+        const s = load(t, c, DURATION);
         const key = `${t.name}/${c}`;
         samples.set(key, [...(samples.get(key) ?? []), s]);
         const rss = t.proxies.map((p) => rssMb(p.child.pid!));
@@ -343,14 +422,15 @@ function report(targets: Target[], samples: Map<string, Sample[]>, idleRss: Map<
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   console.log(`\nweft datapath benchmark — ${new Date().toISOString()} — node ${process.version}, ${cpus().length} vCPU (${cpuModel})`);
   console.log(`wrk from the same machine, ${DURATION}s per run, ${ROUNDS} interleaved rounds (medians), body 19 bytes, app: nginx return 200`);
-  console.log('CPU = seconds of CPU per 1,000 requests, client-side proxy + server-side proxy; RSS = MB, idle / peak under load, per proxy\n');
+  console.log('CPU = seconds of CPU per 1,000 requests, client-side proxy + server-side proxy; RSS = MB, idle / peak under load, per proxy');
+  console.log('-h2 and -grpc paths: h2load, multiplexed (the conns column is concurrent streams over at most 4 connections), compared with their nginx pair; p50 is h2load\'s mean, p99 its maximum\n');
   const header = ['path', 'conns', 'req/s', 'x nginx', 'p50 ms', 'p99 ms', 'CPU/1k (c+s)', 'x nginx', 'errors', 'RSS idle', 'RSS peak'];
   const rows: string[][] = [header];
   for (const c of CONNECTIONS) {
-    const ref = samples.get(`nginx/${c}`);
-    const refRps = ref ? median(ref.map((s) => s.rps)) : NaN;
-    const refCpu = ref ? median(ref.map((s) => s.cpu.reduce((a, b) => a + b, 0))) : NaN;
     for (const t of targets) {
+      const ref = samples.get(`${t.ref ?? 'nginx'}/${c}`);
+      const refRps = ref ? median(ref.map((s) => s.rps)) : NaN;
+      const refCpu = ref ? median(ref.map((s) => s.cpu.reduce((a, b) => a + b, 0))) : NaN;
       const ss = samples.get(`${t.name}/${c}`)!;
       const rps = median(ss.map((s) => s.rps));
       const cpu = ss[0]!.cpu.map((_, i) => median(ss.map((s) => s.cpu[i]!)));

@@ -14,6 +14,7 @@ export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_IDENTITY_REVOKED',
   'WEFT_PROXY_EGRESS_BLOCKED',
   'WEFT_PROXY_DNS_FAILED',
+  'WEFT_PROXY_DEADLINE_EXCEEDED',
 ] as const;
 
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
@@ -43,6 +44,8 @@ export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = 
   // REGISTRY_ONLY: the host has no route out of the mesh (Istio's BlackHoleCluster / block_all route).
   WEFT_PROXY_EGRESS_BLOCKED: 'NR',
   WEFT_PROXY_DNS_FAILED: 'DF',
+  // A gRPC call's grpc-timeout ran out before the upstream answered in full.
+  WEFT_PROXY_DEADLINE_EXCEEDED: 'UT',
 };
 
 /**

@@ -1,8 +1,11 @@
 // The sidecar's data path, composed in request order:
 //   inbound:  mTLS + X.509-SVID peer check (inbound/server.ts) -> XFCC (inbound/xfcc.ts)
 //             -> app over pooled HTTP/1.1 (inbound/forward.ts); errors -> rescue.ts
+//             or, for gRPC and HTTP/2 end to end, the app over h2c (inbound/app-h2.ts)
 //   outbound: explicit proxy (outbound/server.ts) -> service and endpoint (outbound/route.ts)
-//             -> verified h2 session (outbound/pool.ts) -> secure naming + stream (outbound/forward.ts)
+//             -> verified h2 session (outbound/pool.ts) -> secure naming + stream (outbound/forward.ts);
+//             HTTP/2 from the app (prior knowledge, or inside a CONNECT tunnel) is told apart by its
+//             preface (outbound/h2-listener.ts) and relayed stream by stream (outbound/h2-exchange.ts)
 import { X509Certificate } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
@@ -15,7 +18,7 @@ import { Revocations } from './revocations.js';
 import { ProxyStats } from './stats.js';
 import type { SidecarIdentity, SidecarProxyOptions } from './types.js';
 
-export type { Endpoint, HostPort, ServiceDirectory, ServiceEntry, SidecarIdentity, SidecarProxyOptions } from './types.js';
+export type { AppProtocol, Endpoint, HostPort, ServiceDirectory, ServiceEntry, SidecarIdentity, SidecarProxyOptions } from './types.js';
 export { PROXY_ERROR_CODES, ProxyError, RESPONSE_FLAGS, RESPONSE_FLAG_OF, type ProxyErrorCode, type ResponseFlag } from './errors.js';
 export { PROXY_ERROR_HEADER, responseFlagOf } from './rescue.js';
 export { ProxyStats } from './stats.js';
@@ -48,6 +51,7 @@ export class SidecarProxy {
   /** @throws TypeError for a missing or malformed option; Error from OpenSSL for an unusable key or certificate. */
   constructor(opts: SidecarProxyOptions) {
     checkIdentity(opts.identity);
+    if (opts.appProtocol !== undefined && !['http', 'http2', 'grpc', 'auto'].includes(opts.appProtocol)) throw new TypeError(`"appProtocol" must be 'http', 'http2', 'grpc' or 'auto', got ${JSON.stringify(opts.appProtocol)}`);
     if (opts.directory === undefined || typeof opts.directory.lookup !== 'function') throw new TypeError('"directory" must have a lookup() method');
     this.#opts = opts;
     this.#logger = opts.logger ?? silentLogger;
@@ -56,7 +60,7 @@ export class SidecarProxy {
     this.#revocations = new Revocations({ stats: this.#stats, logger: this.#logger });
     this.#revocations.setOwnSerial(leafSerial(opts.identity));
     const common = { stats: this.#stats, logger: this.#logger, clock: this.#clock, revocations: this.#revocations };
-    this.#forwarder = new InboundForwarder({ app: opts.app, stats: this.#stats, logger: this.#logger, emitErrorHeaders, policy: opts.policy });
+    this.#forwarder = new InboundForwarder({ app: opts.app, stats: this.#stats, logger: this.#logger, emitErrorHeaders, policy: opts.policy, appProtocol: opts.appProtocol, clock: this.#clock });
     this.#inbound = new InboundListener({
       ...common,
       identity: opts.identity,
@@ -71,7 +75,7 @@ export class SidecarProxy {
     this.#outbound =
       opts.outbound === undefined
         ? undefined
-        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits, outboundTrafficPolicy: opts.outboundTrafficPolicy });
+        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits, maxStreamsPerSession: opts.maxStreamsPerSession, keepaliveIntervalMs: opts.keepaliveIntervalMs, outboundTrafficPolicy: opts.outboundTrafficPolicy });
   }
 
   /** Binds the listeners (port 0 picks a free one) and resolves with the bound ports. */

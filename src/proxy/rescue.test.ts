@@ -18,6 +18,7 @@ describe('rescue', () => {
       WEFT_PROXY_PEER_REFUSED: 403,
       WEFT_PROXY_EGRESS_BLOCKED: 502,
       WEFT_PROXY_DNS_FAILED: 503,
+      WEFT_PROXY_DEADLINE_EXCEEDED: 504,
     };
     assert.deepEqual(Object.keys(expected).sort(), [...PROXY_ERROR_CODES].sort());
     for (const code of PROXY_ERROR_CODES) {
@@ -48,6 +49,7 @@ describe('rescue', () => {
       WEFT_PROXY_PEER_REFUSED: 'UF',
       WEFT_PROXY_EGRESS_BLOCKED: 'NR',
       WEFT_PROXY_DNS_FAILED: 'DF',
+      WEFT_PROXY_DEADLINE_EXCEEDED: 'UT',
     };
     for (const code of PROXY_ERROR_CODES) {
       const r = rescue(new ProxyError(code, 'short reason'));

@@ -2,9 +2,10 @@
 // `x-weft-proxy-error: <response flag> <code>: <reason>` (unless switched off), a short body, one
 // log line, one count per response flag.
 import type { ServerResponse } from 'node:http';
-import type { ServerHttp2Stream } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from '../telemetry/logger.js';
 import { ProxyError, RESPONSE_FLAG_OF, RESPONSE_FLAGS, type ProxyErrorCode, type ResponseFlag } from './errors.js';
+import { GRPC_STATUS, grpcLocalReply, grpcStatusOfHttp } from './grpc-status.js';
 import type { ProxyStats } from './stats.js';
 
 export const PROXY_ERROR_HEADER = 'x-weft-proxy-error';
@@ -23,6 +24,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_DNS_FAILED: 503,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.
   WEFT_PROXY_PEER_REFUSED: 403,
+  WEFT_PROXY_DEADLINE_EXCEEDED: 504,
 };
 
 /** What a failure looks like to the caller. */
@@ -68,13 +70,42 @@ export function rescueH1(res: ServerResponse, err: unknown, logger: Logger, emit
 }
 
 /** Rescue on the inbound listener (an HTTP/2 stream from a peer sidecar). */
-export function rescueH2(stream: ServerHttp2Stream, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>, stats: ProxyStats): void {
+export function rescueH2(stream: ServerHttp2Stream, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>, stats: ProxyStats, grpc = false): void {
+  rescueStream(stream, err, logger, emitHeader, fields, stats, { direction: 'inbound', grpc });
+}
+
+/**
+ * Rescue on any HTTP/2 stream the sidecar serves: a peer's (inbound) or the app's (outbound
+ * h2c). A gRPC request gets a trailers-only answer whose grpc-status maps the HTTP status (a
+ * deadline: DEADLINE_EXCEEDED). A response already begun is reset instead, or, for gRPC whose
+ * trailers are still to come (`trailersPending`), ended with the status in its trailers.
+ */
+export function rescueStream(
+  stream: ServerHttp2Stream,
+  err: unknown,
+  logger: Logger,
+  emitHeader: boolean,
+  fields: Record<string, unknown>,
+  stats: ProxyStats,
+  opts: { direction: 'inbound' | 'outbound'; grpc: boolean; trailersPending?: (trailers: OutgoingHttpHeaders) => boolean },
+): void {
   const r = rescue(err);
-  log(logger, 'inbound', r, err, fields);
+  log(logger, opts.direction, r, err, fields);
   stats.countFlag(r.flag);
   if (stream.destroyed || stream.closed) return;
+  const grpcStatus = r.code === 'WEFT_PROXY_DEADLINE_EXCEEDED' ? GRPC_STATUS.DEADLINE_EXCEEDED : grpcStatusOfHttp(r.status);
   if (stream.headersSent) {
-    stream.close(0x2 /* INTERNAL_ERROR */);
+    const reply = grpcLocalReply(grpcStatus, r.reason);
+    const trailers: OutgoingHttpHeaders = { 'grpc-status': reply['grpc-status'], 'grpc-message': reply['grpc-message'] };
+    if (emitHeader) trailers[PROXY_ERROR_HEADER] = proxyErrorValue(r);
+    const ended = opts.grpc && opts.trailersPending !== undefined && opts.trailersPending(trailers);
+    if (!ended) stream.close(0x2 /* INTERNAL_ERROR */);
+    return;
+  }
+  if (opts.grpc) {
+    const headers = grpcLocalReply(grpcStatus, r.reason);
+    if (emitHeader) headers[PROXY_ERROR_HEADER] = proxyErrorValue(r);
+    stream.respond(headers, { endStream: true });
     return;
   }
   const headers: Record<string, string | number> = {

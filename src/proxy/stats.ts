@@ -85,6 +85,24 @@ export class ProxyStats {
   outbound_tls_handshakes_total = 0;
   outbound_tls_handshake_failures_total = 0;
 
+  // --- HTTP/2 and gRPC (h2c from the app on the outbound port, h2c to the app inbound) ---
+  /** App connections on the outbound port that spoke HTTP/2 (prior knowledge, or inside a CONNECT tunnel). */
+  outbound_h2_connections_total = 0;
+  /** CONNECT tunnels whose first bytes were the HTTP/2 preface: ended here and served request by request. */
+  outbound_tunnels_terminated_total = 0;
+  /** Streams the app opened over HTTP/2 (each one also counts in outbound_requests_total). */
+  outbound_h2_requests_total = 0;
+  /** gRPC calls among them (content-type application/grpc*). */
+  outbound_grpc_requests_total = 0;
+  /** gRPC calls whose grpc-timeout ran out at this sidecar: cancelled upstream, DEADLINE_EXCEEDED to the app. */
+  outbound_grpc_deadline_exceeded_total = 0;
+  /** Requests relayed to the app over h2c (gRPC, or HTTP/2 end to end). */
+  inbound_app_h2_requests_total = 0;
+  /** gRPC calls among the inbound requests. */
+  inbound_grpc_requests_total = 0;
+  /** h2c sessions open to the app. */
+  inbound_app_h2_sessions_active = 0;
+
   // --- lifecycle ---
   identity_updates_total = 0;
 

@@ -42,6 +42,9 @@ export interface ServiceDirectory {
   hasNamespace?(namespace: string): boolean;
 }
 
+/** The protocol of the app's port, as Istio's port protocols name it (HTTP, HTTP2, GRPC), or 'auto'. */
+export type AppProtocol = 'http' | 'http2' | 'grpc' | 'auto';
+
 export interface HostPort {
   host: string;
   port: number;
@@ -52,8 +55,15 @@ export interface SidecarProxyOptions {
   directory: ServiceDirectory;
   /** The mTLS listener other sidecars call; port 0 picks one. */
   inbound: HostPort;
-  /** The local application, spoken to in plain HTTP/1.1. */
+  /** The local application, spoken to in plain HTTP/1.1, or h2c as `appProtocol` says. */
   app: HostPort;
+  /**
+   * What the app's port speaks. 'http': HTTP/1.1 only. 'http2' and 'grpc': h2c (prior knowledge)
+   * for every request. 'auto' (the default): gRPC (content-type application/grpc*) and requests
+   * the caller's app sent over HTTP/2 go over h2c, unless the app turned h2c down (then HTTP/1.1),
+   * everything else over HTTP/1.1.
+   */
+  appProtocol?: AppProtocol;
   /** The explicit HTTP proxy the application calls out through (127.0.0.1); omitted: no outbound. */
   outbound?: HostPort;
   logger?: Logger;

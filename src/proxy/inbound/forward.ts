@@ -16,7 +16,11 @@ import { ProxyError } from '../errors.js';
 import { h1ToH2Headers } from '../hop-headers.js';
 import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
-import type { HostPort } from '../types.js';
+import type { AppProtocol, HostPort } from '../types.js';
+import { grpcLocalReply, grpcStatusOfHttp, isGrpcContentType } from '../grpc-status.js';
+import { VIA_H2_HEADER } from '../h2-relay.js';
+import { AppH2Pool, forwardToAppH2, wantsAppH2 } from './app-h2.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
 import { readH2Request, toAppRequest, type InboundRequest } from './request.js';
 import { relayTunnel } from './tunnel.js';
@@ -25,10 +29,17 @@ import type { InboundConnection } from './server.js';
 const kExchange = Symbol('weft.inbound.exchange');
 type Tagged = { [kExchange]?: InboundExchange };
 
-/** A response the sidecar gives itself (a refusal): the request never reaches the app. */
-function answerLocally(stream: ServerHttp2Stream, status: number, body: string): void {
+/**
+ * A response the sidecar gives itself (a refusal): the request never reaches the app. To a gRPC
+ * call it is a trailers-only status, as Envoy answers (403 RBAC: PERMISSION_DENIED).
+ */
+function answerLocally(stream: ServerHttp2Stream, status: number, body: string, grpc = false): void {
   if (stream.destroyed || stream.headersSent) return;
   stream.on('error', () => undefined);
+  if (grpc) {
+    stream.respond(grpcLocalReply(grpcStatusOfHttp(status), body), { endStream: true });
+    return;
+  }
   stream.respond({ ':status': status, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
   stream.end(body);
 }
@@ -43,9 +54,15 @@ export class InboundForwarder {
   readonly logger: Logger;
   readonly emitErrorHeaders: boolean;
   readonly policy: (() => InboundPolicy | undefined) | undefined;
+  /** What the app's port speaks (see SidecarProxyOptions.appProtocol). */
+  readonly appProtocol: AppProtocol;
+  /** h2c sessions to the app, for gRPC and HTTP/2 end to end (app-h2.ts). */
+  readonly h2: AppH2Pool;
 
-  constructor(opts: { app: HostPort; stats: ProxyStats; logger: Logger; emitErrorHeaders: boolean; policy?: () => InboundPolicy | undefined }) {
+  constructor(opts: { app: HostPort; stats: ProxyStats; logger: Logger; emitErrorHeaders: boolean; policy?: () => InboundPolicy | undefined; appProtocol?: AppProtocol; clock?: Clock }) {
     this.app = opts.app;
+    this.appProtocol = opts.appProtocol ?? 'auto';
+    this.h2 = new AppH2Pool({ app: opts.app, stats: opts.stats, logger: opts.logger, clock: opts.clock ?? systemClock });
     this.policy = opts.policy;
     this.stats = opts.stats;
     this.logger = opts.logger;
@@ -64,31 +81,41 @@ export class InboundForwarder {
     const policy = this.policy?.();
     if (headers[':method'] === 'CONNECT') return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
     this.stats.inbound_requests_total++;
+    const grpc = isGrpcContentType(headers['content-type']);
+    if (grpc) this.stats.inbound_grpc_requests_total++;
+    // The calling sidecar's mark: its app spoke HTTP/2 (outbound/h2-exchange.ts).
+    const h2 = wantsAppH2(this.appProtocol, grpc, headers[VIA_H2_HEADER] === 'h2', this.h2);
     const read = readH2Request(rawHeaders, { jwtOutputs: jwtOutputsOf(policy), xfcc: conn.xfcc });
     if (!read.ok) {
       this.stats.inbound_requests_malformed_total++;
       this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason: read.reason });
-      return answerLocally(stream, 400, `bad request: ${read.reason}`);
+      return answerLocally(stream, 400, `bad request: ${read.reason}`, grpc);
     }
-    if (policy === undefined) return this.#forward(stream, read.request, flags, conn);
+    if (policy === undefined) return this.#forward(stream, read.request, flags, conn, grpc, h2);
     const facts = connectionFacts(stream, conn);
     const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger);
-    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn);
+    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, grpc, h2);
     verdict.then(
-      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn)),
+      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, grpc, h2)),
       (err: Error) => {
         this.logger.log('error', 'inbound.authn.error', { error: err.message });
-        answerLocally(stream, 500, 'internal error');
+        answerLocally(stream, 500, 'internal error', grpc);
       },
     );
   }
 
-  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection): void {
-    if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body);
-    this.#forward(stream, verdict.request, flags, conn);
+  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, grpc: boolean, h2: boolean): void {
+    if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body, grpc);
+    this.#forward(stream, verdict.request, flags, conn, grpc, h2);
   }
 
-  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection): void {
+  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, grpc = false, h2 = false): void {
+    const endStream = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
+    if (h2) {
+      // 'auto' falls back to HTTP/1.1 for an app that turns h2c down; gRPC has no HTTP/1.1 form.
+      const fallback = this.appProtocol === 'auto' && !grpc ? () => this.#forward(stream, request, flags, conn) : undefined;
+      return forwardToAppH2(this, stream, request, endStream, grpc, conn.peerSpiffeId, fallback);
+    }
     this.stats.inbound_requests_active++;
     const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn);
     (stream as Tagged)[kExchange] = ex;
@@ -98,6 +125,7 @@ export class InboundForwarder {
   }
 
   async close(): Promise<void> {
+    this.h2.destroy();
     await this.pool.destroy();
   }
 }

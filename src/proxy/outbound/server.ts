@@ -1,8 +1,9 @@
 // The outbound listener: an explicit HTTP/1.1 proxy on loopback for the local app. Routes each
 // request (route.ts), then hands it to an OutboundExchange (forward.ts); CONNECT opens a TCP
-// tunnel (tunnel.ts).
+// tunnel (tunnel.ts). A connection that opens with the HTTP/2 preface is served by the h2c
+// server instead (h2-listener.ts), stream by stream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Clock } from '../../lib/clock.js';
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../lib/connection-guard.js';
 import type { Logger } from '../../telemetry/logger.js';
@@ -11,6 +12,7 @@ import { rescueH1 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
 import type { ServiceDirectory } from '../types.js';
 import { OutboundExchange, type OutboundContext } from './forward.js';
+import { H2cFront, sniffPreface } from './h2-listener.js';
 import type { SessionPool } from './pool.js';
 import { parseTarget, readTarget, RoundRobin } from './route.js';
 import { createEgressAgent, externalHostOf, forwardExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
@@ -20,6 +22,9 @@ import { openTunnel, type TunnelContext } from './tunnel.js';
 
 export class OutboundListener {
   readonly #server: Server;
+  /** Accepts, and hands each connection to #server (HTTP/1.1) or #h2 (HTTP/2) by its first bytes. */
+  readonly #net: NetServer;
+  readonly #h2: H2cFront;
   readonly #directory: ServiceDirectory;
   readonly #clusterSuffix: string;
   readonly #stats: ProxyStats;
@@ -35,7 +40,20 @@ export class OutboundListener {
     this.#ctx.done();
   };
 
-  constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean; clock: Clock; limits?: ConnectionLimits; outboundTrafficPolicy?: () => OutboundTrafficMode }) {
+  constructor(opts: {
+    directory: ServiceDirectory;
+    pool: SessionPool;
+    stats: ProxyStats;
+    logger: Logger;
+    clusterDomain: string;
+    emitErrorHeaders: boolean;
+    clock: Clock;
+    limits?: ConnectionLimits;
+    /** Streams the app may open at once on one h2c connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    maxStreamsPerSession?: number;
+    keepaliveIntervalMs?: number;
+    outboundTrafficPolicy?: () => OutboundTrafficMode;
+  }) {
     this.#directory = opts.directory;
     this.#clusterSuffix = `.${opts.clusterDomain}`;
     this.#stats = opts.stats;
@@ -64,19 +82,40 @@ export class OutboundListener {
       count: (event) => void (event === 'refused' ? stats.outbound_connections_refused_total++ : event === 'timeout' ? stats.outbound_handshake_timeouts_total++ : stats.outbound_accept_errors_total++),
       log: (level, event, fields) => opts.logger.log(level, event, fields),
     }, opts.clock);
-    guard.attach(this.#server);
-    this.#server.on('request', (req: IncomingMessage) => guard.settle(req.socket));
-    this.#server.on('connection', (socket: Socket) => {
+    const ctx = this.#ctx;
+    const h2ctx = { ...ctx, directory: opts.directory, clusterSuffix: this.#clusterSuffix, get draining(): boolean { return ctx.draining; } };
+    this.#h2 = new H2cFront({ ctx: h2ctx, guard, maxStreamsPerSession: opts.maxStreamsPerSession, keepaliveIntervalMs: opts.keepaliveIntervalMs });
+    // allowHalfOpen as node:http's own listener has it: a tunnel's client may end its side first.
+    this.#net = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
       guard.arm(socket);
       stats.outbound_connections_total++;
       stats.outbound_connections_active++;
       socket.once('close', () => stats.outbound_connections_active--);
+      socket.on('error', () => undefined);
+      sniffPreface(socket, Buffer.alloc(0), (h2, bytes, ended) => {
+        if (ended) return void socket.destroy();
+        socket.unshift(bytes);
+        if (h2) this.#h2.serve(socket);
+        else this.#server.emit('connection', socket);
+      });
     });
+    guard.attach(this.#net);
+    this.#server.on('request', (req: IncomingMessage) => guard.settle(req.socket));
     this.#server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
       if (err.code !== 'ECONNRESET' && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
-    const tunnels: TunnelContext = { directory: opts.directory, pool: opts.pool, balancer: this.#ctx.balancer, stats: opts.stats, logger: opts.logger, clusterSuffix: this.#clusterSuffix, egress: this.#egress, egressMode: this.#egressMode };
+    const tunnels: TunnelContext = {
+      directory: opts.directory,
+      pool: opts.pool,
+      balancer: this.#ctx.balancer,
+      stats: opts.stats,
+      logger: opts.logger,
+      clusterSuffix: this.#clusterSuffix,
+      egress: this.#egress,
+      egressMode: this.#egressMode,
+      serveH2: (socket, authority) => this.#h2.serveTunnel(socket, authority),
+    };
     this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       guard.settle(socket);
       void openTunnel(tunnels, req, socket, head);
@@ -85,10 +124,13 @@ export class OutboundListener {
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve((this.#server.address() as { port: number }).port);
+      this.#net.once('error', reject);
+      this.#net.listen(port, host, () => {
+        this.#net.off('error', reject);
+        // node:http tracks its connections (closeIdleConnections, its header timeout) from its
+        // 'listening' event; the sockets come from #net, so it is told here.
+        this.#server.emit('listening');
+        resolve((this.#net.address() as { port: number }).port);
       });
     });
   }
@@ -99,14 +141,17 @@ export class OutboundListener {
    */
   async drain(deadline: Promise<void>): Promise<void> {
     this.#ctx.draining = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+    this.#server.close();
     this.#server.closeIdleConnections();
+    const h2 = this.#h2.drain(deadline);
     if (this.#stats.outbound_requests_active > 0) {
       const idle = new Promise<void>((resolve) => (this.#onIdle = resolve));
       await Promise.race([idle, deadline]);
     }
     this.#server.closeAllConnections();
     this.#egress.agent.destroy();
+    await h2;
     await closed;
   }
 

@@ -4,7 +4,7 @@
 // with the same secure naming. The app's `200 Connection Established` comes only once the peer
 // sidecar has authorized the connection and reached its app; a refusal is its answer instead.
 import type { IncomingMessage } from 'node:http';
-import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError, RESPONSE_FLAG_OF } from '../errors.js';
@@ -15,6 +15,7 @@ import { externalHostOf, tunnelExternal, type EgressContext, type OutboundTraffi
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import { parseTarget, type RoundRobin, type Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
+import { sniffTunnel } from './h2-listener.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -27,6 +28,8 @@ export interface TunnelContext {
   readonly clusterSuffix: string;
   readonly egress: EgressContext;
   readonly egressMode: () => OutboundTrafficMode;
+  /** Serves a tunnel whose first bytes were the HTTP/2 preface (h2-listener.ts); absent: every tunnel is TCP. */
+  readonly serveH2?: (socket: Socket, authority: string) => void;
 }
 
 /** Handles one CONNECT from the app; never throws (every failure is an HTTP answer on `socket`). */
@@ -110,18 +113,44 @@ function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, h
     ctx.stats.outbound_tcp_connections_total++;
     ctx.stats.outbound_tcp_connections_active++;
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) stream.write(head);
-    socket.pipe(stream);
-    stream.pipe(socket);
+    if (ctx.serveH2 === undefined) return void relay(stream, socket, head, false);
+    // What the app says first decides: the HTTP/2 preface (grpc-js behind grpc_proxy) ends the
+    // tunnel here, so every call inside is routed, authorized and counted on its own; anything
+    // else makes it the TCP tunnel it asked for (h2-listener.ts, sniffTunnel).
+    const serveH2 = ctx.serveH2;
+    sniffTunnel(stream, socket, head, (h2, fromApp, fromServer, ended) => {
+      if (!h2) {
+        if (fromServer.length > 0) socket.write(fromServer);
+        return void relay(stream, socket, fromApp, ended);
+      }
+      open = false;
+      ctx.stats.outbound_tcp_connections_active--;
+      stream.close(h2c.NGHTTP2_CANCEL);
+      socket.unshift(fromApp);
+      serveH2(socket, target.authority);
+    });
   });
+  let answered = false;
+  stream.once('response', () => (answered = true));
   socket.once('close', () => {
     if (open) ctx.stats.outbound_tcp_connections_active--;
     if (!stream.destroyed) stream.close();
   });
   stream.once('close', () => {
-    if (!open && !socket.destroyed && !socket.writableEnded) refuse(ctx, socket, 503, new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the tunnel'), target.authority);
+    if (!answered && !socket.destroyed && !socket.writableEnded) refuse(ctx, socket, 503, new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the tunnel'), target.authority);
     else if (open && !socket.writableEnded) socket.end();
   });
+}
+
+/** Bytes both ways until either side closes; `first`: what the app sent already, `ended`: and then its FIN. */
+function relay(stream: ClientHttp2Stream, socket: Socket, first: Buffer, ended: boolean): void {
+  if (ended) {
+    stream.end(first);
+  } else {
+    if (first.length > 0) socket.unshift(first);
+    socket.pipe(stream);
+  }
+  stream.pipe(socket);
 }
 
 function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unknown, url: string | undefined): void {
