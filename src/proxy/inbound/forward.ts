@@ -16,7 +16,8 @@ import { ProxyError } from '../errors.js';
 import { h1ToH2Headers } from '../hop-headers.js';
 import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
-import type { HostPort } from '../types.js';
+import type { HostPort, InboundPort } from '../types.js';
+import { authorityPort } from '../outbound/route.js';
 import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
 import { readH2Request, toAppRequest, type InboundRequest } from './request.js';
 import { relayTunnel } from './tunnel.js';
@@ -35,25 +36,58 @@ function answerLocally(stream: ServerHttp2Stream, status: number, body: string):
 
 // === InboundForwarder ===
 
-/** Forwards streams to the app; one instance per proxy, holding the keep-alive pool. */
+/** Forwards streams to the app; one instance per proxy, holding a keep-alive pool per app port. */
 export class InboundForwarder {
   readonly app: HostPort;
-  readonly pool: Pool;
   readonly stats: ProxyStats;
   readonly logger: Logger;
   readonly emitErrorHeaders: boolean;
   readonly policy: (() => InboundPolicy | undefined) | undefined;
+  /** The service ports of the workload; empty: one port, the app's. */
+  readonly ports: readonly InboundPort[];
+  readonly #pools = new Map<number, Pool>();
 
-  constructor(opts: { app: HostPort; stats: ProxyStats; logger: Logger; emitErrorHeaders: boolean; policy?: () => InboundPolicy | undefined }) {
+  constructor(opts: { app: HostPort; ports?: readonly InboundPort[]; stats: ProxyStats; logger: Logger; emitErrorHeaders: boolean; policy?: () => InboundPolicy | undefined }) {
     this.app = opts.app;
+    this.ports = opts.ports ?? [];
     this.policy = opts.policy;
     this.stats = opts.stats;
     this.logger = opts.logger;
     this.emitErrorHeaders = opts.emitErrorHeaders;
-    const host = opts.app.host.includes(':') ? `[${opts.app.host}]` : opts.app.host;
-    // One request per connection at a time (no pipelining: a slow response must not hold up
-    // others); the app's Keep-Alive timeout hint is honoured, so a closing socket is not reused.
-    this.pool = new Pool(`http://${host}:${opts.app.port}`, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  /** The app port of a request that names no port (or, from a plaintext client, the listener's). */
+  get defaultAppPort(): number {
+    return this.ports[0]?.targetPort ?? this.app.port;
+  }
+
+  /**
+   * The app port a request for `authority` goes to: the target port of the service port it names,
+   * the first one when it names none. `lenient` (a plaintext client, which addresses this listener
+   * rather than a service port) sends an unknown port to the first one too.
+   */
+  appPortFor(authority: string | undefined, lenient = false): number | ProxyError {
+    if (this.ports.length === 0) return this.app.port;
+    const port = authority === undefined ? undefined : authorityPort(authority);
+    if (port === undefined) return this.defaultAppPort;
+    const match = this.ports.find((p) => p.port === port);
+    if (match !== undefined) return match.targetPort;
+    if (lenient) return this.defaultAppPort;
+    const known = this.ports.map((p) => (p.name === '' ? String(p.port) : `${p.port} (${p.name})`)).join(', ');
+    return new ProxyError('WEFT_PROXY_UNKNOWN_PORT', `this workload serves no port ${port}; its ports: ${known}`);
+  }
+
+  /** The keep-alive pool to the app on `port`. */
+  pool(port: number = this.defaultAppPort): Pool {
+    let pool = this.#pools.get(port);
+    if (pool === undefined) {
+      const host = this.app.host.includes(':') ? `[${this.app.host}]` : this.app.host;
+      // One request per connection at a time (no pipelining: a slow response must not hold up
+      // others); the app's Keep-Alive timeout hint is honoured, so a closing socket is not reused.
+      pool = new Pool(`http://${host}:${port}`, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+      this.#pools.set(port, pool);
+    }
+    return pool;
   }
 
   /**
@@ -62,7 +96,14 @@ export class InboundForwarder {
    */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection, rawHeaders: readonly string[]): void {
     const policy = this.policy?.();
-    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
+    const appPort = this.appPortFor(headers[':authority'] ?? headers.host);
+    if (appPort instanceof ProxyError) {
+      this.stats.inbound_requests_total++;
+      this.stats.inbound_requests_malformed_total++;
+      stream.on('error', () => undefined);
+      return rescueH2(stream, appPort, this.logger, this.emitErrorHeaders, { peer: conn.peerSpiffeId, authority: headers[':authority'] ?? null });
+    }
+    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, { host: this.app.host, port: appPort }, policy, connectionFacts(stream, conn), this.stats, this.logger);
     this.stats.inbound_requests_total++;
     const read = readH2Request(rawHeaders, { jwtOutputs: jwtOutputsOf(policy), xfcc: conn.xfcc });
     if (!read.ok) {
@@ -70,12 +111,12 @@ export class InboundForwarder {
       this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason: read.reason });
       return answerLocally(stream, 400, `bad request: ${read.reason}`);
     }
-    if (policy === undefined) return this.#forward(stream, read.request, flags, conn);
+    if (policy === undefined) return this.#forward(stream, read.request, flags, conn, appPort);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger);
-    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn);
+    const verdict = authorizeRequest(policy, read.request, facts, appPort, this.stats, this.logger);
+    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, appPort);
     verdict.then(
-      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn)),
+      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, appPort)),
       (err: Error) => {
         this.logger.log('error', 'inbound.authn.error', { error: err.message });
         answerLocally(stream, 500, 'internal error');
@@ -83,14 +124,14 @@ export class InboundForwarder {
     );
   }
 
-  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection): void {
+  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, appPort: number): void {
     if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body);
-    this.#forward(stream, verdict.request, flags, conn);
+    this.#forward(stream, verdict.request, flags, conn, appPort);
   }
 
-  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection): void {
+  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, appPort: number): void {
     this.stats.inbound_requests_active++;
-    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn);
+    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn, appPort);
     (stream as Tagged)[kExchange] = ex;
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
@@ -98,7 +139,7 @@ export class InboundForwarder {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
   }
 }
 
@@ -120,6 +161,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   readonly h1Headers: string[];
   readonly noRequestBody: boolean;
   readonly peer: string;
+  readonly appPort: number;
   controller: Dispatcher.DispatchController | undefined;
   /** What undici reads the request body from; undefined for a body-less request. */
   body: Readable | undefined;
@@ -129,8 +171,9 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   retried = false;
   finished = false;
 
-  constructor(fwd: InboundForwarder, stream: ServerHttp2Stream, request: InboundRequest, endStream: boolean, conn: InboundConnection) {
+  constructor(fwd: InboundForwarder, stream: ServerHttp2Stream, request: InboundRequest, endStream: boolean, conn: InboundConnection, appPort: number) {
     this.fwd = fwd;
+    this.appPort = appPort;
     this.stream = stream;
     const sent = toAppRequest(request);
     this.method = sent.method;
@@ -147,7 +190,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     }
     if (!this.noRequestBody) this.body = this.newBody();
     try {
-      this.fwd.pool.dispatch({ path: this.path, method: this.method, headers: this.h1Headers, body: this.body ?? null }, this);
+      this.fwd.pool(this.appPort).dispatch({ path: this.path, method: this.method, headers: this.h1Headers, body: this.body ?? null }, this);
     } catch (err) {
       // undici refuses a header it will not send (expect, a malformed value...).
       this.fail(new ProxyError('WEFT_PROXY_BAD_REQUEST', 'request cannot be relayed to the app', { message: (err as Error).message, cause: err }));
@@ -224,7 +267,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     const unreachable = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_SOCKET' || err.code === 'ECONNRESET' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
     this.fail(
       new ProxyError(unreachable ? 'WEFT_PROXY_APP_UNAVAILABLE' : 'WEFT_PROXY_UPSTREAM_RESET', unreachable ? 'app unavailable' : 'app connection failed', {
-        message: `app ${this.fwd.app.host}:${this.fwd.app.port}: ${err.message}`,
+        message: `app ${this.fwd.app.host}:${this.appPort}: ${err.message}`,
         cause: err,
       }),
     );

@@ -11,7 +11,7 @@ import { ProxyError } from '../errors.js';
 import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
-import { parseTarget, type RoundRobin, type Target } from './route.js';
+import { checkServicePort, parseTarget, type RoundRobin, type Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
 
 const MAX_ATTEMPTS = 3;
@@ -35,10 +35,12 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
     target = parseTarget(`http://${req.url}/`, undefined, ctx.clusterSuffix);
     entry = ctx.directory.lookup(target.service, target.namespace);
     if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
+    checkServicePort(entry, target);
   } catch (err) {
-    return refuse(ctx, socket, err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? 503 : 400, err, req.url);
+    const code = err instanceof ProxyError ? err.code : undefined;
+    return refuse(ctx, socket, code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? 503 : code === 'WEFT_PROXY_UNKNOWN_PORT' ? 404 : 400, err, req.url);
   }
-  let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${target.service}.${target.namespace}" has no endpoints`);
+  let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', entry.endpoints.length === 0 ? `service "${target.service}.${target.namespace}" has no endpoints` : 'no healthy upstream');
   const failed: string[] = [];
   const avoid = { avoids: (ep: Endpoint) => ctx.pool.isDown(endpointKey(ep)) || failed.includes(endpointKey(ep)) };
   for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, Math.max(entry.endpoints.length, 1)); attempt++) {
@@ -106,14 +108,14 @@ function splice(ctx: TunnelContext, stream: ClientHttp2Stream, socket: Socket, h
   });
 }
 
-function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unknown, url: string | undefined): void {
+function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 404 | 503, err: unknown, url: string | undefined): void {
   ctx.stats.outbound_tcp_connections_failed_total++;
   const e = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
   ctx.logger.log('info', 'outbound.tcp.failed', { target: url ?? null, code: e.code, error: e.message });
   answer(socket, status, `${e.message}\n`, e.code);
 }
 
-const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' } as const;
+const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' } as const;
 
 /** The proxy's own answer to a CONNECT that opens no tunnel; the connection closes after it. */
 function answer(socket: Socket, status: keyof typeof REASONS, body: string, code?: string): void {
