@@ -83,12 +83,21 @@ export function workloadPorts(flags: WorkloadFlags, appPort: number): WorkloadPo
     if (!ports.some((p) => p.name === name)) throw new UsageError(`--app-protocol ${name}=${appProtocols[name]}: no --port is named "${name}"`);
   }
   const withProtocols = ports.map((p) => (appProtocols[p.name] === undefined ? p : { ...p, appProtocol: appProtocols[p.name] }));
+  for (const [i, p] of withProtocols.entries()) {
+    const earlier = withProtocols.slice(0, i);
+    if (earlier.some((q) => q.name === p.name)) throw new UsageError(`--port ${p.name}:${p.port}: the name "${p.name}" is given twice`);
+    const same = earlier.find((q) => q.port === p.port);
+    if (same !== undefined) throw new UsageError(`--port ${p.name}:${p.port}: port ${p.port} is also --port ${same.name}:${same.port}`);
+  }
   try {
     validatePorts(withProtocols.map((p) => ({ ...p, protocol: '' })));
   } catch (err) {
     if (!isWeftError(err)) throw err;
-    const flag = /appProtocol/.test(err.message) ? '--app-protocol' : '--port';
-    throw new UsageError(`${flag}: ${err.message.replace(/^ports\[(\d+)\]/, (_, i: string) => `port "${withProtocols[Number(i)]!.name}"`)}`);
+    const m = /^ports\[(\d+)\](?:\.(\w+))?: (.*)$/s.exec(err.message);
+    const p = m ? withProtocols[Number(m[1])] : undefined;
+    if (m === null || p === undefined) throw new UsageError(`--port: ${err.message}`);
+    const flag = /appProtocol/.test(err.message) ? `--app-protocol ${p.name}=${p.appProtocol}` : `--port ${p.name}:${p.port}`;
+    throw new UsageError(`${flag}: ${m[3]}`);
   }
   return withProtocols;
 }
