@@ -188,7 +188,6 @@ describe('the registry: ports, locality and health per service', () => {
   const conflicts: [string, Registration['ports'], RegExp][] = [
     ['same number, other protocol', [{ name: 'tcp', port: 9080, protocol: '' }], /port 9080 of details\.default is HTTP for its other workloads, not TCP: one service has one protocol per port/],
     ['same number, other name', [{ name: 'http-alt', port: 9080, protocol: '' }], /port 9080 of details\.default is named "http" by its other workloads, not "http-alt"/],
-    ['same name, other number', [{ name: 'http', port: 9081, protocol: '' }], /port name "http" of details\.default is port 9080 for its other workloads, not 9081/],
   ];
   for (const [name, ports, message] of conflicts) {
     test(`fail/contradictory ports: ${name}`, () => {
@@ -200,6 +199,13 @@ describe('the registry: ports, locality and health per service', () => {
       assert.equal(r.workloads().length, 1);
     });
   }
+
+  test('replicas may each declare their own number under one name (each defaults to its app port as http)', () => {
+    const r = new ServiceRegistry({ trustDomain: TD });
+    r.register(reg({ inboundPort: 1, ports: [{ name: 'http', port: 8081, protocol: '' }] }), ID);
+    r.register(reg({ inboundPort: 2, ports: [{ name: 'http', port: 8082, protocol: '' }] }), ID);
+    assert.deepEqual(r.services()[0]?.ports.map((p) => `${p.name}:${p.port}`), ['http:8081', 'http:8082']);
+  });
 
   test('a workload replacing its own registration may change its ports; other ports of the service may be added', () => {
     const r = new ServiceRegistry({ trustDomain: TD });

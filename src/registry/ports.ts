@@ -148,23 +148,17 @@ export function validatePorts(ports: unknown): ServicePort[] {
 
 /**
  * Why `ports` contradict the ports other workloads of the same service declare, or undefined when
- * they agree. One Kubernetes Service holds one definition of each port: the same number has one
- * name and one protocol, and a name one number. Target ports may differ (each workload's app
- * listens where it listens).
+ * they agree. One Kubernetes Service holds one definition of each port number: one protocol and
+ * one name. Target ports may differ (each workload's app listens where it listens), and so may the
+ * numbers behind one name: replicas that take their app port as their single `http` port (the
+ * default) each declare another number, and a caller may name any of them.
  */
 export function portConflict(ports: readonly ServicePort[], others: readonly ServicePort[], service: string): string | undefined {
   for (const p of ports) {
     for (const o of others) {
-      if (o.port === p.port && o.protocol !== p.protocol) {
-        return `port ${p.port} of ${service} is ${describe(o)} for its other workloads, not ${describe(p)}: one service has one protocol per port`;
-      }
-      if (o.port === p.port && o.name !== p.name) {
-        return `port ${p.port} of ${service} is named ${JSON.stringify(o.name)} by its other workloads, not ${JSON.stringify(p.name)}`;
-      }
-      if (o.name === p.name && o.port !== p.port) {
-        if (p.name === '') return `the unnamed port of ${service} is ${o.port} for its other workloads, not ${p.port}: name the ports`;
-        return `port name ${JSON.stringify(p.name)} of ${service} is port ${o.port} for its other workloads, not ${p.port}`;
-      }
+      if (o.port !== p.port) continue;
+      if (o.protocol !== p.protocol) return `port ${p.port} of ${service} is ${describe(o)} for its other workloads, not ${describe(p)}: one service has one protocol per port`;
+      if (o.name !== p.name) return `port ${p.port} of ${service} is named ${JSON.stringify(o.name)} by its other workloads, not ${JSON.stringify(p.name)}`;
     }
   }
   return undefined;

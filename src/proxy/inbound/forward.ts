@@ -63,11 +63,13 @@ export class InboundForwarder {
 
   /**
    * The app port a request for `authority` goes to: the target port of the service port it names,
-   * the first one when it names none. `lenient` (a plaintext client, which addresses this listener
-   * rather than a service port) sends an unknown port to the first one too.
+   * the first one when it names none. A workload with a single port takes any port there (one app:
+   * today's behaviour, and replicas whose single port numbers differ); so does a plaintext client
+   * (`lenient`), which addresses this listener rather than a service port.
    */
   appPortFor(authority: string | undefined, lenient = false): number | ProxyError {
     if (this.ports.length === 0) return this.app.port;
+    if (this.ports.length === 1) return this.ports[0]!.targetPort;
     const port = authority === undefined ? undefined : authorityPort(authority);
     if (port === undefined) return this.defaultAppPort;
     const match = this.ports.find((p) => p.port === port);
