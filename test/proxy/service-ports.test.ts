@@ -116,6 +116,19 @@ describe('service ports through a sidecar pair', () => {
     assert.match(text, /x-weft-proxy-error: WEFT_PROXY_UNKNOWN_PORT/);
   });
 
+  test('a workload with a single port takes any port on its inbound side, as before ports were declared', async () => {
+    const single = new SidecarProxy({ identity: await mesh.identity('single'), directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: 9 }, ports: [{ name: 'http', port: 8081, protocol: 'HTTP', targetPort: admin.port }] });
+    const port = (await single.start()).inboundPort;
+    try {
+      directory.set('single.default', [endpoint(port, idOf('single'))], [idOf('single')]);
+      const r = await get('single.default:8082');
+      assert.equal(r.status, 200, r.body.toString());
+      assert.equal((JSON.parse(r.body.toString()) as { app: string }).app, 'admin', 'its target port, not the --app port');
+    } finally {
+      await single.drain(1_000);
+    }
+  });
+
   test('fail/an unhealthy endpoint is never sent a request; all unhealthy is 503 no healthy upstream', async () => {
     withPorts(PORTS, [false]);
     const before = web.seen.length;
