@@ -1,8 +1,9 @@
 // The app's health as the sidecar sees it, probed the way a Kubernetes readiness probe is: every
 // `period`, one probe at a time, each given `timeout`; the app is healthy after `successThreshold`
 // successes in a row and unhealthy after `failureThreshold` failures in a row. It starts
-// unhealthy, as a pod starts unready. An HTTP probe succeeds on a status from 200 to 399 (a
-// redirect is not followed); a TCP probe when the connection opens.
+// unhealthy, as a pod starts unready, and is probed every second until it first passes. An HTTP
+// probe succeeds on a status from 200 to 399 (a redirect is not followed); a TCP probe when the
+// connection opens.
 import { request } from 'node:http';
 import { connect } from 'node:net';
 
@@ -19,6 +20,9 @@ export interface AppHealthSettings {
 /** Kubernetes' readiness probe defaults, with a TCP check of the app port. */
 export const DEFAULT_APP_HEALTH: AppHealthSettings = { check: { kind: 'tcp' }, periodMs: 10_000, timeoutMs: 1_000, successThreshold: 1, failureThreshold: 3 };
 
+/** How often an app that has never passed is probed, when the period is longer. */
+const STARTUP_PERIOD_MS = 1_000;
+
 /** The body of an HTTP probe's answer is not needed; the socket is closed after this much. */
 const MAX_PROBE_BODY_BYTES = 10 * 1024;
 
@@ -33,6 +37,7 @@ export class AppHealth {
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #everHealthy = false;
 
   constructor(settings: AppHealthSettings, app: { host: string; port: number }, onChange: (healthy: boolean, reason: string) => void) {
     this.#settings = settings;
@@ -69,7 +74,10 @@ export class AppHealth {
     const failure = await this.probe();
     if (this.#stopped) return;
     this.#record(failure);
-    const wait = Math.max(0, this.#settings.periodMs - (performance.now() - began));
+    // Until the app first passes (it may still be starting) it is probed at least every second,
+    // as a Kubernetes startup probe would be, so a sidecar does not sit unready for a whole period.
+    const period = this.#everHealthy ? this.#settings.periodMs : Math.min(this.#settings.periodMs, STARTUP_PERIOD_MS);
+    const wait = Math.max(0, period - (performance.now() - began));
     this.#timer = setTimeout(() => void this.#tick(), wait);
     this.#timer.unref();
   }
@@ -91,6 +99,7 @@ export class AppHealth {
 
   #set(healthy: boolean, reason: string): void {
     this.#healthy = healthy;
+    if (healthy) this.#everHealthy = true;
     this.#reason = reason;
     this.#onChange(healthy, reason);
   }
