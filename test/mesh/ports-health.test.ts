@@ -119,6 +119,11 @@ describe('service ports, locality and app health', { timeout: 600_000 }, () => {
       return r.status === 200 && versionOf(r.body) === 'v2' ? true : undefined;
     }, 30_000, () => v2.sidecar.output());
     assert.equal((await readiness(v2.adminPort)).status, 200);
+    // One report per change of the app's health (the state at start rides on the registration).
+    const out = v2.sidecar.output();
+    const reports = (out.match(/"event":"health\.reported"/g) ?? []).length;
+    const changes = (out.match(/"event":"app\.(un)?healthy"/g) ?? []).length;
+    assert.ok(reports >= 2 && reports <= changes, `${reports} reports for ${changes} changes:\n${out}`);
 
     v1.app.child.kill('SIGUSR2');
     v2.app.child.kill('SIGUSR2');
