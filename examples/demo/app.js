@@ -11,6 +11,9 @@
 //
 //   HTTP_PROXY=http://127.0.0.1:15101 NO_PROXY=127.0.0.1,localhost \
 //     node app.js --name reviews --version v2 --port 9081 --calls ratings.default:9080
+//
+// GET /healthz answers 200, or 503 after a SIGUSR2 (the next SIGUSR2 makes it healthy again): a way
+// to watch a sidecar's `--app-health http:/healthz` take the workload out of balancing and back.
 /* global fetch, AbortSignal */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -61,9 +64,15 @@ async function call(target) {
   }
 }
 
+let healthy = true;
+process.on('SIGUSR2', () => {
+  healthy = !healthy;
+  process.stdout.write(`${values.name} ${values.version} now ${healthy ? 'healthy' : 'unhealthy'}\n`);
+});
+
 const server = createServer((req, res) => {
   if (req.url === '/healthz') {
-    res.writeHead(200).end('ok\n');
+    res.writeHead(healthy ? 200 : 503).end(healthy ? 'ok\n' : 'unhealthy\n');
     return;
   }
   const xfcc = parseXfcc(req.headers['x-forwarded-client-cert']);

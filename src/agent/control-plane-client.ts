@@ -74,8 +74,9 @@ export class ControlPlaneClient {
     return this.#unary(this.#registry, 'register', request);
   }
 
-  keepAlive(workloadId: string): Promise<KeepAliveResponse> {
-    return this.#unary(this.#registry, 'keepAlive', { workloadId });
+  /** Extends the lease; `healthy` reports the app's health (absent: unchanged). */
+  keepAlive(workloadId: string, healthy?: boolean, timeoutMs?: number): Promise<KeepAliveResponse> {
+    return this.#unary(this.#registry, 'keepAlive', healthy === undefined ? { workloadId } : { workloadId, healthy }, timeoutMs);
   }
 
   deregister(workloadId: string): Promise<object> {

@@ -47,6 +47,9 @@ export interface SidecarAgentOptions {
 /** The default bound of `firstContactWaitMs`. */
 export const DEFAULT_FIRST_CONTACT_WAIT_MS = 180_000;
 
+/** Health reports are at least this far apart; changes in between go out together, as the latest state. */
+export const HEALTH_REPORT_MIN_INTERVAL_MS = 1_000;
+
 /**
  * The control-plane side of a sidecar: pins the CA from the join token, gets and rotates the SVID
  * (at about half its lifetime, with jitter), registers the workload and keeps its lease, and
@@ -73,6 +76,9 @@ export class SidecarAgent extends EventEmitter {
   #backoffMs = 0;
   #keepAliveGeneration = 0;
   #stopped = false;
+  #draining = false;
+  #reportPending = false;
+  #lastReportAt = -Infinity;
   rotations = 0;
   connected = false;
 
@@ -164,6 +170,52 @@ export class SidecarAgent extends EventEmitter {
     return first;
   }
 
+  /**
+   * The app's health changed: the registration carries it from now on (a re-registration too),
+   * and a KeepAlive reports it at once, or as soon as HEALTH_REPORT_MIN_INTERVAL_MS after the
+   * last report allows. Ignored once draining.
+   */
+  setHealth(healthy: boolean): void {
+    if (this.#draining || !this.#registration || (this.#registration.healthy ?? true) === healthy) return;
+    this.#registration = { ...this.#registration, healthy };
+    if (this.#reportPending) return;
+    this.#reportPending = true;
+    const wait = Math.max(0, this.#lastReportAt + HEALTH_REPORT_MIN_INTERVAL_MS - this.#clock.now());
+    this.#after(wait, () => {
+      this.#reportPending = false;
+      void this.#reportHealth();
+    });
+  }
+
+  /**
+   * SIGTERM: the workload reports itself unhealthy, so callers stop sending it requests while it
+   * finishes those in flight (it stays in their directory until it deregisters). Resolves once the
+   * control plane has it, or could not be told within `timeoutMs`.
+   */
+  async markDraining(timeoutMs = 2_000): Promise<void> {
+    if (!this.#registration) return;
+    this.#registration = { ...this.#registration, healthy: false };
+    this.#draining = true;
+    await this.#reportHealth(timeoutMs);
+  }
+
+  async #reportHealth(timeoutMs?: number): Promise<void> {
+    const id = this.#workloadId;
+    const healthy = this.#registration?.healthy ?? true;
+    // Not registered (yet, or any more): the next registration carries the state.
+    if (!id || !this.#client || this.#stopped) return;
+    this.#lastReportAt = this.#clock.now();
+    try {
+      await this.#client.keepAlive(id, healthy, timeoutMs);
+      this.#log('info', 'health.reported', { healthy });
+    } catch (err) {
+      const e = err as ServiceError;
+      this.#log('warn', 'health.report_failed', { healthy, reason: e.details || e.message });
+      // The periodic keep-alive carries the state too; a lost registration registers again with it.
+      if (e.code === status.NOT_FOUND && !this.#stopped) void this.#connect();
+    }
+  }
+
   /** Stops every timer and stream; deregisters first when asked (a draining sidecar). */
   async stop(opts: { deregister?: boolean } = {}): Promise<void> {
     this.#stopped = true;
@@ -244,9 +296,10 @@ export class SidecarAgent extends EventEmitter {
       this.connected = true;
     } catch (err) {
       const e = err as ServiceError;
-      // A registration over a limit is refused at first start; later (a reconnect while stale
-      // registrations of the same identity still hold their leases) it is retried.
-      const refused = e.code === status.PERMISSION_DENIED || e.code === status.INVALID_ARGUMENT || (e.code === status.RESOURCE_EXHAUSTED && this.listenerCount('fatal') > 0);
+      // A registration over a limit, or whose ports contradict the service's, is refused at first
+      // start; later (a reconnect while stale registrations still hold their leases) it is retried.
+      const later = e.code === status.RESOURCE_EXHAUSTED || e.code === status.FAILED_PRECONDITION;
+      const refused = e.code === status.PERMISSION_DENIED || e.code === status.INVALID_ARGUMENT || (later && this.listenerCount('fatal') > 0);
       if (refused) {
         const fatal = new AgentError('WEFT_CONTROL_PLANE_REFUSED', `registration refused: ${e.details || e.message}`, { cause: err });
         if (this.listenerCount('fatal') > 0) this.emit('fatal', fatal);
@@ -297,7 +350,7 @@ export class SidecarAgent extends EventEmitter {
     const tick = () => {
       const id = this.#workloadId;
       if (!id || this.#stopped || generation !== this.#keepAliveGeneration) return;
-      this.#client!.keepAlive(id).then(
+      this.#client!.keepAlive(id, this.#registration?.healthy ?? true).then(
         () => this.#after(every, tick),
         (err: ServiceError) => {
           if (err.code === status.NOT_FOUND) void this.#connect();

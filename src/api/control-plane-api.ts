@@ -53,7 +53,15 @@ export interface SignCertificateResponse {
   notBefore: number;
   notAfter: number;
 }
-export interface ServicePortMessage { name: string; port: number; protocol: string }
+export interface ServicePortMessage {
+  name: string;
+  port: number;
+  /** Istio's protocol name (HTTP, GRPC, TCP...), '' for an unnamed port. */
+  protocol: string;
+  /** The app's port; 0 when unknown (or, in a snapshot, when the service's workloads differ). */
+  targetPort?: number;
+  appProtocol?: string;
+}
 export interface RegisterRequest {
   namespace: string;
   services: string[];
@@ -61,12 +69,30 @@ export interface RegisterRequest {
   labels: Record<string, string>;
   address: string;
   inboundPort: number;
+  /** `region/zone/subzone`; '' when unknown. */
+  locality?: string;
+  /** The app's health as the sidecar sees it; absent: healthy. */
+  healthy?: boolean;
 }
 export interface RegisterResponse { workloadId: string; leaseSeconds: number }
-export interface KeepAliveRequest { workloadId: string }
+export interface KeepAliveRequest {
+  workloadId: string;
+  /** The app's health now; absent: unchanged. */
+  healthy?: boolean;
+}
 export interface KeepAliveResponse { leaseSeconds: number }
 export interface DeregisterRequest { workloadId: string }
-export interface EndpointMessage { address: string; port: number; spiffeId: string; labels: Record<string, string>; workloadId: string }
+export interface EndpointMessage {
+  address: string;
+  port: number;
+  spiffeId: string;
+  labels: Record<string, string>;
+  workloadId: string;
+  /** `region/zone/subzone`; '' when unknown. */
+  locality?: string;
+  /** False: the workload's app fails its health check, or it drains. Absent (an older control plane): healthy. */
+  healthy?: boolean;
+}
 export interface ServiceMessage { name: string; namespace: string; ports: ServicePortMessage[]; endpoints: EndpointMessage[]; identities: string[] }
 export interface MeshSnapshot {
   version: number;

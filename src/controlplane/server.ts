@@ -91,6 +91,7 @@ const CODE_BY_ERROR: Record<string, status> = {
   WEFT_CA_CERT_REVOKED: status.PERMISSION_DENIED,
   WEFT_REGISTRATION_LIMIT: status.RESOURCE_EXHAUSTED,
   WEFT_REGISTRATION_TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  WEFT_REGISTRATION_CONFLICT: status.FAILED_PRECONDITION,
 };
 
 /**
@@ -261,14 +262,16 @@ export class ControlPlane {
         {
           namespace: r.namespace,
           services: r.services,
-          ports: r.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol as ServiceProtocol })),
+          ports: r.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol as ServiceProtocol, targetPort: p.targetPort, appProtocol: p.appProtocol })),
           labels: r.labels,
           address: r.address,
           inboundPort: r.inboundPort,
+          locality: r.locality,
+          healthy: r.healthy ?? true,
         },
         caller.spiffeId,
       );
-      this.#log('workload.registered', { workloadId: w.id, spiffeId: w.spiffeId, services: w.services, address: `${w.address}:${w.inboundPort}` });
+      this.#log('workload.registered', { workloadId: w.id, spiffeId: w.spiffeId, services: w.services, address: `${w.address}:${w.inboundPort}`, ports: w.ports.map((p) => `${p.name}:${p.port}`), locality: w.locality, healthy: w.healthy });
       callback(null, { workloadId: w.id, leaseSeconds: Math.ceil(this.registry.leaseMs / 1000) });
     } catch (err) {
       this.#fail(callback, err, status.INVALID_ARGUMENT, 'workload.refused');
@@ -278,7 +281,9 @@ export class ControlPlane {
   #keepAlive(call: ServerUnaryCall<KeepAliveRequest, KeepAliveResponse>, callback: sendUnaryData<KeepAliveResponse>): void {
     try {
       const caller = this.#authenticate(call);
-      this.registry.keepAlive(call.request.workloadId, caller.spiffeId);
+      const before = this.registry.workload(call.request.workloadId)?.healthy;
+      const w = this.registry.keepAlive(call.request.workloadId, caller.spiffeId, call.request.healthy);
+      if (w.healthy !== before) this.#log('workload.health', { workloadId: w.id, spiffeId: w.spiffeId, healthy: w.healthy });
       this.#publisher.touch(call.request.workloadId);
       this.#registryFile.saveSoon();
       callback(null, { leaseSeconds: Math.ceil(this.registry.leaseMs / 1000) });
@@ -415,7 +420,7 @@ export class ControlPlane {
       namespace: w.namespace,
       serviceAccount: w.spiffeId.split('/sa/')[1] ?? '',
       labels: w.labels,
-      services: w.services.map((name) => ({ name, ports: w.ports })),
+      services: w.services.map((name) => ({ name, ports: w.ports.map((p) => ({ name: p.name, port: p.port, protocol: analyzedProtocol(p.protocol) })) })),
     }));
     return analyze({ resources, mesh: mesh?.spec ?? defaultMeshConfigSpec(), trustDomain: this.ca.trustDomain, workloads });
   }
@@ -453,7 +458,18 @@ export class ControlPlane {
       ready: () => this.#ready,
       verifySvid: (chain) => this.#verifyClientChain(chain[0]!).spiffeId,
       adminIdentities: () => this.#adminIdentities(),
-      status: () => ({ snapshotVersion: this.#publisher.version, memory: memoryFigures(), connections: { grpc: this.#front?.stats, admin: this.#admin?.stats }, sidecars: this.#sidecarStatus() }),
+      status: () => ({
+        snapshotVersion: this.#publisher.version,
+        memory: memoryFigures(),
+        connections: { grpc: this.#front?.stats, admin: this.#admin?.stats },
+        sidecars: this.#sidecarStatus(),
+        services: this.registry.services().map((svc) => ({
+          name: svc.name,
+          namespace: svc.namespace,
+          ports: svc.ports,
+          endpoints: svc.endpoints.map((e) => ({ workloadId: e.workloadId, address: `${e.address}:${e.port}`, locality: e.locality, healthy: e.healthy })),
+        })),
+      }),
       services: () => this.registry.services(),
       analyze: async (_overlay, sources) => ({ findings: await this.#analyze(sources) }),
       authzCheck: async (body) => authzCheck(parseAuthzCheck(body), await this.#store!.list(), this.registry.workloads()),
@@ -482,4 +498,11 @@ function toServiceError(err: unknown, fallback: status): ServiceError {
 function memoryFigures(): { rss: number; heapUsed: number; external: number } {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+}
+
+/** The analyzer tells HTTP-family ports from opaque ones; an unnamed port may carry HTTP. */
+function analyzedProtocol(protocol: ServiceProtocol): 'HTTP' | 'HTTP2' | 'GRPC' | 'TCP' {
+  if (protocol === 'HTTP' || protocol === 'HTTP2' || protocol === 'GRPC') return protocol;
+  if (protocol === '' || protocol === 'GRPC-WEB') return 'HTTP';
+  return 'TCP';
 }

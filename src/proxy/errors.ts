@@ -4,6 +4,7 @@ import { WeftError } from '../lib/errors.js';
 export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_BAD_REQUEST',
   'WEFT_PROXY_UNKNOWN_SERVICE',
+  'WEFT_PROXY_UNKNOWN_PORT',
   'WEFT_PROXY_NO_ENDPOINTS',
   'WEFT_PROXY_SECURE_NAMING',
   'WEFT_PROXY_UPSTREAM_UNAVAILABLE',
@@ -32,6 +33,8 @@ export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = 
   WEFT_PROXY_BAD_REQUEST: 'DPE',
   // A host that names no service: Envoy finds no route for it.
   WEFT_PROXY_UNKNOWN_SERVICE: 'NR',
+  // A port the service does not declare: no route for it.
+  WEFT_PROXY_UNKNOWN_PORT: 'NR',
   WEFT_PROXY_NO_ENDPOINTS: 'UH',
   // The peer's certificate failed secure naming: a failed upstream (TLS) connection to Envoy.
   WEFT_PROXY_SECURE_NAMING: 'UF',

@@ -18,7 +18,7 @@ import { Revocations } from './revocations.js';
 import { ProxyStats } from './stats.js';
 import type { SidecarIdentity, SidecarProxyOptions } from './types.js';
 
-export type { AppProtocol, Endpoint, HostPort, ServiceDirectory, ServiceEntry, SidecarIdentity, SidecarProxyOptions } from './types.js';
+export type { AppProtocol, Endpoint, HostPort, InboundPort, ServiceDirectory, ServiceEntry, ServicePortEntry, SidecarIdentity, SidecarProxyOptions } from './types.js';
 export { PROXY_ERROR_CODES, ProxyError, RESPONSE_FLAGS, RESPONSE_FLAG_OF, type ProxyErrorCode, type ResponseFlag } from './errors.js';
 export { PROXY_ERROR_HEADER, responseFlagOf } from './rescue.js';
 export { ProxyStats } from './stats.js';
@@ -60,7 +60,7 @@ export class SidecarProxy {
     this.#revocations = new Revocations({ stats: this.#stats, logger: this.#logger });
     this.#revocations.setOwnSerial(leafSerial(opts.identity));
     const common = { stats: this.#stats, logger: this.#logger, clock: this.#clock, revocations: this.#revocations };
-    this.#forwarder = new InboundForwarder({ app: opts.app, stats: this.#stats, logger: this.#logger, emitErrorHeaders, policy: opts.policy, appProtocol: opts.appProtocol, clock: this.#clock });
+    this.#forwarder = new InboundForwarder({ app: opts.app, ports: opts.ports, stats: this.#stats, logger: this.#logger, emitErrorHeaders, policy: opts.policy, appProtocol: opts.appProtocol, clock: this.#clock });
     this.#inbound = new InboundListener({
       ...common,
       identity: opts.identity,

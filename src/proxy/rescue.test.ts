@@ -8,6 +8,7 @@ describe('rescue', () => {
     const expected: Record<string, number> = {
       WEFT_PROXY_BAD_REQUEST: 400,
       WEFT_PROXY_UNKNOWN_SERVICE: 503,
+      WEFT_PROXY_UNKNOWN_PORT: 404,
       WEFT_PROXY_NO_ENDPOINTS: 503,
       WEFT_PROXY_SECURE_NAMING: 503,
       WEFT_PROXY_UPSTREAM_UNAVAILABLE: 503,
@@ -39,6 +40,7 @@ describe('rescue', () => {
     const flags: Record<string, string> = {
       WEFT_PROXY_BAD_REQUEST: 'DPE',
       WEFT_PROXY_UNKNOWN_SERVICE: 'NR',
+      WEFT_PROXY_UNKNOWN_PORT: 'NR',
       WEFT_PROXY_NO_ENDPOINTS: 'UH',
       WEFT_PROXY_SECURE_NAMING: 'UF',
       WEFT_PROXY_UPSTREAM_UNAVAILABLE: 'UF',

@@ -13,6 +13,8 @@ export const PROXY_ERROR_HEADER = 'x-weft-proxy-error';
 const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_BAD_REQUEST: 400,
   WEFT_PROXY_UNKNOWN_SERVICE: 503,
+  // Envoy's NR (no route): the service is known, the port is not one of its.
+  WEFT_PROXY_UNKNOWN_PORT: 404,
   WEFT_PROXY_NO_ENDPOINTS: 503,
   WEFT_PROXY_SECURE_NAMING: 503,
   WEFT_PROXY_UPSTREAM_UNAVAILABLE: 503,

@@ -23,11 +23,30 @@ export interface Endpoint {
   port: number;
   spiffeId: string;
   labels: Record<string, string>;
+  /** False while the workload's app fails its health check or it drains: never balanced to. Absent: healthy. */
+  healthy?: boolean;
+  /** `region/zone/subzone`; '' or absent when unknown. */
+  locality?: string;
+}
+
+/** A port of a service, Kubernetes Service style: callers name `port`, the app listens on `targetPort`. */
+export interface ServicePortEntry {
+  readonly name: string;
+  readonly port: number;
+  /** Istio's protocol name (HTTP, GRPC, TCP...), '' for an unnamed (sniffed) port. */
+  readonly protocol: string;
+}
+
+/** A port this sidecar's workload serves: requests naming `port` go to the app's `targetPort`. */
+export interface InboundPort extends ServicePortEntry {
+  readonly targetPort: number;
 }
 
 /** The answer for one service: where it runs and which identities may serve it. */
 export interface ServiceEntry {
   readonly endpoints: readonly Endpoint[];
+  /** The service's ports; absent or empty: any port is accepted (no port list known). */
+  readonly ports?: readonly ServicePortEntry[];
   /** SPIFFE IDs registered for the service; a server outside this set is refused (secure naming). */
   readonly identities: ReadonlySet<string>;
 }
@@ -64,6 +83,12 @@ export interface SidecarProxyOptions {
    * everything else over HTTP/1.1.
    */
   appProtocol?: AppProtocol;
+  /**
+   * The service ports of this workload: a request whose `:authority` names port P goes to
+   * `app.host:targetPort` of P; without a port, to the first one. Absent: every request goes to
+   * `app` (one port).
+   */
+  ports?: readonly InboundPort[];
   /** The explicit HTTP proxy the application calls out through (127.0.0.1); omitted: no outbound. */
   outbound?: HostPort;
   logger?: Logger;

@@ -7,6 +7,7 @@ export const REGISTRY_ERROR_CODES = [
   'WEFT_WORKLOAD_NOT_FOUND',
   'WEFT_REGISTRATION_LIMIT',
   'WEFT_REGISTRATION_TOO_LARGE',
+  'WEFT_REGISTRATION_CONFLICT',
 ] as const;
 
 export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[number];

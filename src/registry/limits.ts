@@ -22,11 +22,11 @@ export const MAX_PORTS = 64;
 
 /**
  * What a registration adds to another workload's snapshot, in bytes: its endpoint (identity,
- * address, labels) once per service it serves, and its ports, measured as JSON (a little larger
- * than their protobuf encoding, so the bound errs on the safe side).
+ * address, labels, locality, health) once per service it serves, and its ports, measured as JSON
+ * (a little larger than their protobuf encoding, so the bound errs on the safe side).
  */
 export function contributionBytes(reg: Registration, spiffeId: string): number {
-  const endpoint = Buffer.byteLength(JSON.stringify({ workloadId: 'x'.repeat(12), address: reg.address, port: reg.inboundPort, spiffeId, labels: reg.labels }));
+  const endpoint = Buffer.byteLength(JSON.stringify({ workloadId: 'x'.repeat(12), address: reg.address, port: reg.inboundPort, spiffeId, labels: reg.labels, locality: reg.locality ?? '', healthy: true }));
   const ports = Buffer.byteLength(JSON.stringify(reg.ports));
   return reg.services.length * (endpoint + ports);
 }

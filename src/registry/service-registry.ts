@@ -5,16 +5,9 @@ import type { Clock } from '../lib/clock.js';
 import { systemClock } from '../lib/clock.js';
 import { RegistryError } from './errors.js';
 import { validateLabels } from './labels.js';
-import { checkIdentityLimits, DEFAULT_REGISTRY_LIMITS, MAX_PORTS, type RegistryLimits } from './limits.js';
-
-export const SERVICE_PROTOCOLS = ['HTTP', 'HTTP2', 'GRPC', 'TCP'] as const;
-export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
-
-export interface ServicePort {
-  readonly name: string;
-  readonly port: number;
-  readonly protocol: ServiceProtocol;
-}
+import { checkIdentityLimits, DEFAULT_REGISTRY_LIMITS, type RegistryLimits } from './limits.js';
+import { normalizeLocality } from './locality.js';
+import { portConflict, validatePorts, type ServicePort } from './ports.js';
 
 /** What a workload says about itself when it registers; its identity comes from its SVID. */
 export interface Registration {
@@ -24,6 +17,10 @@ export interface Registration {
   readonly labels: Readonly<Record<string, string>>;
   readonly address: string;
   readonly inboundPort: number;
+  /** `region/zone/subzone`, or '' (absent: '') when unknown. */
+  readonly locality?: string;
+  /** Whether the workload's app passes its health check (absent: true, a sidecar that does not say). */
+  readonly healthy?: boolean;
 }
 
 export interface Workload extends Registration {
@@ -38,6 +35,9 @@ export interface ServiceEndpoint {
   readonly port: number;
   readonly spiffeId: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly locality: string;
+  /** False while the workload's app fails its health check, or the workload drains: callers keep it out of balancing. */
+  readonly healthy: boolean;
 }
 
 export interface ServiceView {
@@ -50,8 +50,6 @@ export interface ServiceView {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** A port's name: empty, or a DNS label. */
-const PORT_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
 
 /**
  * The service registry: which workloads run, which services they serve, and where. Registrations
@@ -104,6 +102,7 @@ export class ServiceRegistry {
     this.#authorize(reg, spiffeId);
     const replaced = (w: Workload) => w.spiffeId === spiffeId && w.address === reg.address && w.inboundPort === reg.inboundPort;
     checkIdentityLimits(this.#heldBy(spiffeId).filter((w) => !replaced(w)), reg, spiffeId, this.#limits);
+    this.#checkPorts(reg, (w) => !replaced(w));
     for (const [id, w] of this.#workloads) if (replaced(w)) this.#workloads.delete(id);
     const workload: Workload = {
       ...reg,
@@ -116,11 +115,16 @@ export class ServiceRegistry {
     return workload;
   }
 
-  /** Extends a lease; the caller must be the workload's own identity. */
-  keepAlive(workloadId: string, spiffeId: string): Workload {
+  /**
+   * Extends a lease; the caller must be the workload's own identity. `healthy`, when given, is
+   * the app's health as its sidecar last saw it: a change reaches every caller's snapshot.
+   */
+  keepAlive(workloadId: string, spiffeId: string, healthy?: boolean): Workload {
     const w = this.#own(workloadId, spiffeId);
-    const renewed = { ...w, leaseExpiresAt: this.#clock.now() + this.#leaseMs };
+    const changed = healthy !== undefined && healthy !== (w.healthy ?? true);
+    const renewed = { ...w, leaseExpiresAt: this.#clock.now() + this.#leaseMs, ...(changed ? { healthy } : {}) };
     this.#workloads.set(workloadId, renewed);
+    if (changed) this.#changed();
     return renewed;
   }
 
@@ -171,6 +175,7 @@ export class ServiceRegistry {
         const reg = validateRegistration(w);
         this.#authorize(reg, w.spiffeId);
         checkIdentityLimits(this.#heldBy(w.spiffeId), reg, w.spiffeId, this.#limits);
+        this.#checkPorts(reg, () => true);
         this.#workloads.set(w.id, { ...reg, id: w.id, spiffeId: w.spiffeId, leaseExpiresAt });
         restored++;
       } catch {
@@ -189,8 +194,13 @@ export class ServiceRegistry {
         const key = `${w.namespace}/${name}`;
         let svc = byKey.get(key);
         if (!svc) byKey.set(key, (svc = { name, namespace: w.namespace, ports: new Map(), endpoints: [] }));
-        for (const p of w.ports) if (!svc.ports.has(p.port)) svc.ports.set(p.port, p);
-        svc.endpoints.push({ workloadId: w.id, address: w.address, port: w.inboundPort, spiffeId: w.spiffeId, labels: w.labels });
+        for (const p of w.ports) {
+          const seen = svc.ports.get(p.port);
+          // The target port is each workload's own; the service shows it only while all agree.
+          if (seen === undefined) svc.ports.set(p.port, p);
+          else if ((seen.targetPort ?? 0) !== (p.targetPort ?? 0) && seen.targetPort !== undefined) svc.ports.set(p.port, { name: seen.name, port: seen.port, protocol: seen.protocol, ...(seen.appProtocol === undefined ? {} : { appProtocol: seen.appProtocol }) });
+        }
+        svc.endpoints.push({ workloadId: w.id, address: w.address, port: w.inboundPort, spiffeId: w.spiffeId, labels: w.labels, locality: w.locality ?? '', healthy: w.healthy ?? true });
       }
     }
     return [...byKey.keys()].sort().map((key) => {
@@ -229,6 +239,18 @@ export class ServiceRegistry {
     }
   }
 
+  /**
+   * Refuses ports that contradict those of another workload of the same service (`kept` picks the
+   * workloads that stay: a re-registration does not conflict with the one it replaces).
+   */
+  #checkPorts(reg: Registration, kept: (w: Workload) => boolean): void {
+    for (const service of reg.services) {
+      const others = [...this.#workloads.values()].filter((w) => kept(w) && w.namespace === reg.namespace && w.services.includes(service)).flatMap((w) => w.ports);
+      const conflict = portConflict(reg.ports, others, `${service}.${reg.namespace}`);
+      if (conflict !== undefined) throw new RegistryError('WEFT_REGISTRATION_CONFLICT', conflict);
+    }
+  }
+
   #heldBy(spiffeId: string): Workload[] {
     return [...this.#workloads.values()].filter((w) => w.spiffeId === spiffeId);
   }
@@ -251,23 +273,20 @@ function invalid(message: string): never {
   throw new RegistryError('WEFT_REGISTRATION_INVALID', message);
 }
 
-/** Checks every field of a registration; the first problem is reported with its field name. */
+/** Checks every field of a registration; the first problem is reported with its field name. Returns it normalized. */
 export function validateRegistration(reg: Registration): Registration {
-  if (!DNS_LABEL.test(reg.namespace)) invalid(`namespace ${JSON.stringify(reg.namespace)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
-  if (reg.services.length === 0) invalid('services: at least one service name is required');
+  if (typeof reg.namespace !== 'string' || !DNS_LABEL.test(reg.namespace)) invalid(`namespace ${JSON.stringify(String(reg.namespace).slice(0, 80))} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
+  if (!Array.isArray(reg.services) || reg.services.length === 0) invalid('services: at least one service name is required');
+  if (reg.services.length > 16) invalid(`services: ${reg.services.length} services; a workload serves at most 16`);
   for (const [i, s] of reg.services.entries()) {
-    if (!DNS_LABEL.test(s)) invalid(`services[${i}]: ${JSON.stringify(s)} is not a DNS label`);
+    if (typeof s !== 'string' || !DNS_LABEL.test(s)) invalid(`services[${i}]: ${JSON.stringify(String(s).slice(0, 80))} is not a DNS label`);
   }
   if (new Set(reg.services).size !== reg.services.length) invalid('services: a service is listed twice');
-  if (reg.services.length > 16) invalid(`services: ${reg.services.length} services; a workload serves at most 16`);
-  if (reg.ports.length > MAX_PORTS) invalid(`ports: ${reg.ports.length} ports; a workload has at most ${MAX_PORTS}`);
-  for (const [i, p] of reg.ports.entries()) {
-    if (typeof p.name !== 'string' || !PORT_NAME.test(p.name)) invalid(`ports[${i}].name: ${JSON.stringify(String(p.name).slice(0, 80))} is not empty or a DNS label`);
-    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) invalid(`ports[${i}].port: ${p.port} is not a port number`);
-    if (!(SERVICE_PROTOCOLS as readonly string[]).includes(p.protocol)) invalid(`ports[${i}].protocol: ${JSON.stringify(p.protocol)} is not one of ${SERVICE_PROTOCOLS.join(', ')}`);
-  }
+  const ports = validatePorts(reg.ports);
   validateLabels(reg.labels);
-  if (isIP(reg.address) === 0) invalid(`address: ${JSON.stringify(reg.address)} is not an IP address`);
+  if (typeof reg.address !== 'string' || isIP(reg.address) === 0) invalid(`address: ${JSON.stringify(String(reg.address).slice(0, 80))} is not an IP address`);
   if (!Number.isInteger(reg.inboundPort) || reg.inboundPort < 1 || reg.inboundPort > 65535) invalid(`inboundPort: ${reg.inboundPort} is not a port number`);
-  return reg;
+  const locality = normalizeLocality(reg.locality ?? '');
+  if (reg.healthy !== undefined && typeof reg.healthy !== 'boolean') invalid('healthy: true or false');
+  return { namespace: reg.namespace, services: reg.services, ports, labels: reg.labels, address: reg.address, inboundPort: reg.inboundPort, locality, healthy: reg.healthy ?? true };
 }

@@ -6,7 +6,8 @@ import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } fro
 import type { Logger } from '../telemetry/logger.js';
 
 export interface AdminSources {
-  ready(): boolean;
+  /** True, or why the sidecar is not ready. */
+  ready(): true | string;
   certs(): unknown;
   stats(): Record<string, number>;
   rotations(): number;
@@ -61,7 +62,7 @@ export function startAdmin(
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz/ready') {
       const ready = sources.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      res.writeHead(ready === true ? 200 : 503, { 'content-type': 'text/plain' }).end(ready === true ? 'ready\n' : `not ready: ${ready}\n`);
     } else if (path === '/healthz' || path === '/healthz/live') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/certs') {

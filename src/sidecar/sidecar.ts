@@ -10,7 +10,9 @@ import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity 
 import { JwksResolver } from '../proxy/jwks/index.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
+import { selectProtocol } from '../registry/index.js';
 import { startAdmin } from './admin.js';
+import { AppHealth, DEFAULT_APP_HEALTH, type AppHealthSettings } from './app-health.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SidecarStateDir } from './state-dir.js';
 
@@ -19,13 +21,28 @@ export interface HostPort {
   port: number;
 }
 
+/** A service port of the workload (Kubernetes ServicePort): callers name `port`, the app listens on `targetPort`. */
+export interface WorkloadPort {
+  name: string;
+  port: number;
+  /** Default: the `app` port. */
+  targetPort?: number;
+  appProtocol?: string;
+}
+
 export interface SidecarOptions {
   controlPlane: HostPort;
   token: string;
   namespace: string;
   service: string;
-  /** The port callers name in Host: service.namespace:PORT. */
-  servicePort: number;
+  /** The port callers name in Host: service.namespace:PORT; shorthand for `ports: [{ name: 'http', port }]`. */
+  servicePort?: number;
+  /** The service's ports; default: `servicePort` (else the app port) as `http`. */
+  ports?: readonly WorkloadPort[];
+  /** `region/zone/subzone` of the workload; '' when unknown. */
+  locality?: string;
+  /** How the app's health is probed; default: a TCP connect every 10 s (Kubernetes' readiness defaults). */
+  appHealth?: AppHealthSettings;
   labels: Record<string, string>;
   inbound: HostPort;
   app: HostPort;
@@ -78,10 +95,20 @@ export class Sidecar {
   /** The revoked serials of the last accepted snapshot, for a proxy started after it. */
   #revoked: readonly string[] = [];
   #admin: Server | undefined;
+  #draining = false;
+  readonly #ports: readonly { name: string; port: number; targetPort: number; appProtocol: string; protocol: string }[];
+  readonly health: AppHealth;
   ports: { inbound: number; outbound?: number; admin?: number } = { inbound: 0 };
 
   constructor(opts: SidecarOptions) {
     this.#opts = opts;
+    const declared = opts.ports !== undefined && opts.ports.length > 0 ? opts.ports : [{ name: 'http', port: opts.servicePort ?? opts.app.port }];
+    this.#ports = declared.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? opts.app.port, appProtocol: p.appProtocol ?? '', protocol: selectProtocol(p.name, p.port, p.appProtocol ?? '') }));
+    // The first port's app is the one probed, and the one PeerAuthentication's port-level mode reads.
+    this.health = new AppHealth(opts.appHealth ?? DEFAULT_APP_HEALTH, { host: opts.app.host, port: this.#ports[0]!.targetPort }, (healthy, reason) => {
+      opts.logger.log(healthy ? 'info' : 'warn', healthy ? 'app.healthy' : 'app.unhealthy', { reason });
+      this.agent.setHealth(healthy);
+    });
     this.#jwks = new JwksResolver({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
     this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
@@ -96,7 +123,7 @@ export class Sidecar {
   }
 
   #workload(): WorkloadIdentity {
-    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#opts.app.port, keys: { resolver: this.#jwks, now: () => systemClock.now() } };
+    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#ports[0]!.targetPort, keys: { resolver: this.#jwks, now: () => systemClock.now() } };
   }
 
   /** Puts a snapshot in force once it validates; throws (the agent NACKs) when it does not. */
@@ -149,6 +176,7 @@ export class Sidecar {
       directory: this.directory,
       inbound: this.#opts.inbound,
       app: this.#opts.app,
+      ports: this.#ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
       outbound: this.#opts.outbound,
       policy: () => this.config.inbound,
       outboundTrafficPolicy: () => this.config.mesh.outboundTrafficPolicy.mode,
@@ -164,7 +192,7 @@ export class Sidecar {
     this.agent.on('svid', (next: WorkloadSvid) => this.#proxy!.updateIdentity(toIdentity(next)));
     if (this.#opts.admin) {
       const admin = await startAdmin(this.#opts.admin.host, this.#opts.admin.port, {
-        ready: () => this.agent.svid !== undefined && this.#hasSnapshot,
+        ready: () => this.#notReady() ?? true,
         certs: () => this.#certs(),
         stats: () => this.#proxy!.stats(),
         rotations: () => this.agent.rotations,
@@ -176,19 +204,26 @@ export class Sidecar {
           services: this.directory.serviceCount,
           lastNack: this.#lastNack ?? null,
           controlPlaneConnected: this.agent.connected,
+          ports: this.#ports,
+          locality: this.#opts.locality ?? '',
+          app: { healthy: this.health.healthy, reason: this.health.reason },
         }),
       }, { logger, limits: this.#opts.limits });
       this.#admin = admin.server;
       this.ports.admin = admin.port;
     }
+    // The first probe runs before registering, so a healthy app is never announced unhealthy first.
+    await this.health.start();
     const advertise = this.#opts.advertise ?? (['0.0.0.0', '::'].includes(this.#opts.inbound.host) ? '127.0.0.1' : this.#opts.inbound.host);
     const joined = this.agent.join({
       namespace: this.#opts.namespace,
       services: [this.#opts.service],
-      ports: [{ name: 'http', port: this.#opts.servicePort, protocol: 'HTTP' }],
+      ports: this.#ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, targetPort: p.targetPort, appProtocol: p.appProtocol })),
       labels: this.#opts.labels,
       address: advertise,
       inboundPort: this.ports.inbound,
+      locality: this.#opts.locality ?? '',
+      healthy: this.health.healthy,
     });
     // With a restored snapshot the sidecar serves at once; the agent keeps reconnecting meanwhile.
     if (this.#hasSnapshot) joined.catch((err: Error) => logger.log('error', 'registration.refused', { reason: err.message }));
@@ -196,14 +231,29 @@ export class Sidecar {
     logger.log('info', 'sidecar.ready', { spiffeId: svid.spiffeId, inbound: this.ports.inbound, outbound: this.ports.outbound, services: this.directory.serviceCount });
   }
 
-  /** SIGTERM: leave the registry, give callers a moment to learn it, finish in-flight requests, stop. */
+  /** Why the sidecar is not ready, or undefined when it is. */
+  #notReady(): string | undefined {
+    if (this.#draining) return 'draining';
+    if (this.agent.svid === undefined) return 'no SVID yet';
+    if (!this.#hasSnapshot) return 'no configuration snapshot yet';
+    if (!this.health.healthy) return `the app is not healthy: ${this.health.reason}`;
+    return undefined;
+  }
+
+  /**
+   * SIGTERM: report the workload unhealthy (callers stop picking it but never see its service
+   * vanish), give them a moment to learn it, finish in-flight requests, leave the registry, stop.
+   */
   async drain(): Promise<void> {
     this.#jwks.close();
+    this.#draining = true;
+    this.health.stop();
     const { logger } = this.#opts;
     logger.log('info', 'sidecar.draining', {});
-    await this.agent.stop({ deregister: true });
+    await this.agent.markDraining();
     await new Promise((r) => setTimeout(r, this.#opts.drainDelayMs ?? 1_000));
     await this.#proxy?.drain(this.#opts.drainTimeoutMs ?? 10_000);
+    await this.agent.stop({ deregister: true });
     await new Promise<void>((resolve) => (this.#admin ? this.#admin.close(() => resolve()) : resolve()));
     logger.log('info', 'sidecar.stopped', {});
   }

@@ -1,8 +1,9 @@
 import type { MeshSnapshot } from '../api/control-plane-api.js';
-import type { Endpoint, ServiceDirectory } from '../proxy/index.js';
+import type { Endpoint, ServiceDirectory, ServicePortEntry } from '../proxy/index.js';
 
 interface Entry {
   endpoints: Endpoint[];
+  ports: ServicePortEntry[];
   identities: ReadonlySet<string>;
 }
 
@@ -16,7 +17,9 @@ export class SnapshotDirectory implements ServiceDirectory {
     const next = new Map<string, Entry>();
     for (const s of snapshot.services) {
       next.set(`${s.name}.${s.namespace}`, {
-        endpoints: s.endpoints.map((e) => ({ address: e.address, port: e.port, spiffeId: e.spiffeId, labels: { ...e.labels } })),
+        // An endpoint an older control plane sends without health is healthy.
+        endpoints: s.endpoints.map((e) => ({ address: e.address, port: e.port, spiffeId: e.spiffeId, labels: { ...e.labels }, healthy: e.healthy !== false, locality: e.locality ?? '' })),
+        ports: (s.ports ?? []).map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
         identities: new Set(s.identities),
       });
     }

@@ -120,7 +120,9 @@ export async function startWorkload(
     `${opts.service}-sidecar`,
     [
       'sidecar', '--control-plane', `127.0.0.1:${mesh.cpPort}`, '--token-env', 'WEFT_JOIN_TOKEN',
-      '--namespace', namespace, '--service', opts.service, '--service-port', '9080',
+      '--namespace', namespace, '--service', opts.service,
+      // Service port 9080 unless the test declares the ports itself.
+      ...(opts.sidecarArgs?.includes('--port') ? [] : ['--service-port', '9080']),
       '--labels', `app=${opts.service},version=${opts.version ?? 'v1'}`,
       '--inbound', `127.0.0.1:${inboundPort}`, '--app', `127.0.0.1:${appPort}`,
       '--outbound', `127.0.0.1:${outboundPort}`, '--admin', `127.0.0.1:${adminPort}`,

@@ -120,6 +120,8 @@ async function startSidecar(mesh: Mesh, service: string, appPort: number, withOu
       'sidecar', '--control-plane', `127.0.0.1:${mesh.cpPort}`, '--token-env', 'WEFT_JOIN_TOKEN', '--namespace', 'default', '--service', service,
       '--service-port', '9080', '--labels', `app=${service}`, '--inbound', `127.0.0.1:${inbound}`, '--app', `127.0.0.1:${appPort}`,
       ...(withOutbound ? ['--outbound', `127.0.0.1:${outbound}`] : []), '--admin', `127.0.0.1:${admin}`,
+      // The calling side has no app behind it (port 9): its readiness is not about an app.
+      ...(withOutbound ? ['--app-health', 'none'] : []),
       // A session Node wedged on a protocol error is found by an unanswered PING: 2 s, then 2 s more.
       '--keepalive-interval', '2s',
     ],

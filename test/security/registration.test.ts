@@ -135,6 +135,33 @@ describe('registration limits', { timeout: 300_000 }, () => {
     await attacker.register(registration({ inboundPort: 20_004, labels: { app: 'reviews', version: 'v2' } }));
   });
 
+  test('hostile ports and locality are INVALID_ARGUMENT naming the field; ports contradicting the service are FAILED_PRECONDITION', async () => {
+    const port = (name: string, n: number, protocol = '') => ({ name, port: n, protocol });
+    const shapes: [string, Partial<RegisterRequest>, RegExp][] = [
+      ['fail/10 000 ports', { ports: Array.from({ length: 10_000 }, (_, i) => port(`p${i}`, (i % 65_535) + 1)) }, /10000 ports; a workload has at most 64/],
+      ['fail/a 1 MB port name', { ports: [port('h'.repeat(1_000_000), 80)] }, /ports\[0\]\.name: "h{80}…" is not empty or a DNS label/],
+      ['fail/duplicate names', { ports: [port('http', 80), port('http', 81)] }, /ports\[1\]\.name: "http" is also the name of ports\[0\]/],
+      ['fail/duplicate numbers', { ports: [port('http', 80), port('grpc', 80)] }, /ports\[1\]\.port: 80 is also the port of ports\[0\]/],
+      ['fail/a stated protocol against the name', { ports: [port('http', 80, 'TCP')] }, /ports\[0\]\.protocol: TCP contradicts the name "http", which selects HTTP/],
+      ['fail/an unknown protocol', { ports: [port('', 80, 'QUIC')] }, /ports\[0\]\.protocol: "QUIC" is not one of/],
+      ['fail/UDP', { ports: [port('udp-dns', 53)] }, /is UDP by its name: the mesh carries TCP only/],
+      ['fail/a target port out of range', { ports: [{ ...port('http', 80), targetPort: 70_000 }] }, /ports\[0\]\.targetPort: "70000" is not a port number/],
+      ['fail/a 1 MB locality', { locality: 'r'.repeat(1_000_000) }, /locality: it is 1000000 characters long; at most 191/],
+      ['fail/a locality of four parts', { locality: 'a/b/c/d' }, /locality: it has 4 parts/],
+    ];
+    for (const [name, over, message] of shapes) {
+      const err = await refusal(registration({ inboundPort: 20_200, ...over }));
+      assert.equal(err.code, status.INVALID_ARGUMENT, `${name}: ${err.details}`);
+      assert.match(err.details, message, name);
+      assert.match(err.details, /\(WEFT_REGISTRATION_INVALID\)$/, name);
+      assert.ok(err.details.length < 500, `${name}: the refusal stays short`);
+    }
+    // Its other registrations declare http:9080; replacing one of them with tcp:9080 contradicts them.
+    const conflict = await refusal(registration({ inboundPort: 20_004, ports: [port('tcp', 9080)] }));
+    assert.equal(conflict.code, status.FAILED_PRECONDITION, conflict.details);
+    assert.match(conflict.details, /port 9080 of reviews\.default is HTTP for its other workloads, not TCP: one service has one protocol per port \(WEFT_REGISTRATION_CONFLICT\)$/);
+  });
+
   test('during the attack every sidecar still receives configuration: a DENY applied now is enforced', async () => {
     const applied = await weft(['apply', '-f', '-'], DENY_PRODUCTPAGE);
     assert.equal(applied.code, 0, applied.stderr);

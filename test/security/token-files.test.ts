@@ -91,6 +91,8 @@ describe('join token files', { timeout: 120_000 }, () => {
       const proc = startWeft(name, [
         'sidecar', '--control-plane', `127.0.0.1:${mesh.cpPort}`, '--token-file', file, '--namespace', 'default', '--service', 'reviews',
         '--inbound', `127.0.0.1:${inbound}`, '--app', `127.0.0.1:${app}`, '--admin', `127.0.0.1:${admin}`,
+        // No app runs behind it: readiness here is about the token, not the app's health.
+        '--app-health', 'none',
       ]);
       mesh.procs.push(proc);
       await waitHttp(`http://127.0.0.1:${admin}/healthz/ready`, proc);

@@ -7,8 +7,10 @@ import { waitForSignal } from './control-plane.js';
 import { countOption, durationOption, hostPortOption, UsageError, type HostPort } from '../output.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../lib/connection-guard.js';
 import { appProxyEnv, formatEnv } from '../app-env.js';
+import { appHealthFlag, appHealthSettings, appProtocolFlag, localityFlag, portFlag, workloadPorts, type WorkloadFlags } from './sidecar-workload.js';
 
-interface SidecarFlags {
+interface SidecarFlags extends WorkloadFlags {
+  locality?: string;
   controlPlane: HostPort;
   tokenFile?: string;
   tokenEnv?: string;
@@ -42,7 +44,15 @@ export function registerSidecarCommand(program: Command): void {
     .option('--token-env <var>', 'environment variable holding the join token')
     .requiredOption('--namespace <ns>', 'namespace of the workload (must match the token)')
     .requiredOption('--service <name>', 'service the workload serves (its identity must be the service\'s: sa/<name>)')
-    .option('--service-port <port>', 'port callers use in Host: <service>.<namespace>:<port> (default: the app port)', portOption)
+    .option('--service-port <port>', 'shorthand for --port http:PORT: the one port callers use in Host: <service>.<namespace>:<port> (default: the app port)', portOption)
+    .option('--port <name:port[:target]>', 'a service port, repeatable: callers name PORT in Host: <service>.<namespace>:PORT, the app listens on TARGET (default: the --app port); NAME\'s prefix selects the protocol as Istio does (http, http2, https, grpc, grpc-web, tcp, tls, mongo, mysql, redis; anything else: sniffed)', portFlag)
+    .option('--app-protocol <name=proto>', 'Kubernetes appProtocol of the port NAME, repeatable; wins over the name in protocol selection (e.g. web=http2, api=grpc, ws=kubernetes.io/ws)', appProtocolFlag)
+    .option('--locality <region/zone/subzone>', 'where the workload runs, carried on its endpoint to every caller (any part may be empty)', localityFlag)
+    .option('--app-health <check>', 'how the app\'s health is probed: http:/PATH (200-399 is healthy), tcp (a connection opens) or none; while it fails the sidecar is not ready and callers send it nothing (default: tcp)', appHealthFlag)
+    .option('--app-health-interval <duration>', 'time between two health probes (Kubernetes periodSeconds; default: 10s)', durationOption)
+    .option('--app-health-timeout <duration>', 'a probe that takes longer has failed (Kubernetes timeoutSeconds; default: 1s)', durationOption)
+    .option('--app-health-success-threshold <n>', 'successes in a row that make an unhealthy app healthy (default: 1)', countOption({ max: 100 }))
+    .option('--app-health-failure-threshold <n>', 'failures in a row that make a healthy app unhealthy (default: 3)', countOption({ max: 100 }))
     .requiredOption('--inbound <host:port>', 'mTLS listener other sidecars call', hostPortOption)
     .requiredOption('--app <host:port>', 'the local application', hostPortOption)
     .option('--outbound <host:port>', 'HTTP proxy for the application\'s outgoing calls (CONNECT SERVICE.NAMESPACE:PORT for TCP)', hostPortOption)
@@ -69,6 +79,8 @@ export function registerSidecarCommand(program: Command): void {
         process.stdout.write(formatEnv(appProxyEnv(flags.outbound)));
         return;
       }
+      const ports = workloadPorts(flags, flags.app.port);
+      const appHealth = appHealthSettings(flags);
       const { token, exposedMode } = readToken(flags);
       // Loaded here, not at start-up: every other weft command is spared the proxy's modules.
       const [{ Sidecar }, { createLogger }] = await Promise.all([import('../../sidecar/index.js'), import('../../telemetry/logger.js')]);
@@ -82,6 +94,9 @@ export function registerSidecarCommand(program: Command): void {
         namespace: flags.namespace,
         service: flags.service,
         servicePort: flags.servicePort ?? flags.app.port,
+        ports,
+        locality: flags.locality,
+        appHealth,
         labels: flags.labels,
         inbound: flags.inbound,
         app: flags.app,

@@ -5,6 +5,13 @@ import { formatOption, isoTime, printJson, printTable } from '../output.js';
 import { labels } from './registry-get.js';
 import { client } from './resources.js';
 
+interface ServiceStatus {
+  name: string;
+  namespace: string;
+  ports: { name: string; port: number; protocol: string; targetPort?: number }[];
+  endpoints: { workloadId: string; address: string; locality: string; healthy: boolean }[];
+}
+
 /** What /v1/status says of a sidecar: the publisher's view plus the services its workload registered. */
 type Sidecar = SubscriberStatus & { services?: readonly string[] };
 
@@ -16,11 +23,11 @@ function serviceOf(s: Sidecar): string {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('every connected sidecar: service, version and labels of its workload, the snapshot it holds, ACK/NACK (with the reason), certificate expiry, last contact')
+    .description('every connected sidecar: service, version and labels of its workload, the snapshot it holds, ACK/NACK (with the reason), certificate expiry, last contact; then every service: its ports, and its endpoints with locality and health')
     .option('-o, --output <format>', 'json or wide (adds the SPIFFE ID and the workload id)', formatOption('json', 'wide'))
     .option('--config <file>', 'admin config (default: $WEFT_CONFIG, else ./.weft/admin.conf)')
     .action(async (opts: { output?: string; config?: string }) => {
-      const res = await client(opts.config).call<{ snapshotVersion: number; sidecars: Sidecar[] }>('GET', '/v1/status');
+      const res = await client(opts.config).call<{ snapshotVersion: number; sidecars: Sidecar[]; services?: ServiceStatus[] }>('GET', '/v1/status');
       if (opts.output === 'json') return printJson(res);
       if (res.sidecars.length === 0) {
         process.stdout.write('no sidecar is connected\n');
@@ -49,5 +56,21 @@ export function registerStatusCommand(program: Command): void {
       for (const s of res.sidecars.filter((x) => x.failure !== undefined)) {
         process.stdout.write(`\n${s.spiffeId} (${s.workloadId}) was not sent version ${s.failedVersion}: ${s.failure}\n`);
       }
+      const services = res.services ?? [];
+      if (services.length === 0) return;
+      process.stdout.write('\n');
+      printTable(
+        ['SERVICE', 'PORTS', 'ENDPOINT', 'WORKLOAD', 'LOCALITY', 'HEALTH'],
+        services.flatMap((svc) =>
+          svc.endpoints.map((e, i) => [
+            i === 0 ? `${svc.name}.${svc.namespace}` : '',
+            i === 0 ? svc.ports.map((p) => `${p.name || '-'}:${p.port}/${p.protocol || 'sniffed'}${p.targetPort ? `->${p.targetPort}` : ''}`).join(',') : '',
+            e.address,
+            e.workloadId,
+            e.locality || '-',
+            e.healthy ? 'HEALTHY' : 'UNHEALTHY',
+          ]),
+        ),
+      );
     });
 }

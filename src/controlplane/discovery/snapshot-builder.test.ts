@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { FrozenClock } from '../../lib/clock.js';
 import { ServiceRegistry } from '../../registry/index.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
+import { DiscoveryService, type MeshSnapshot } from '../../api/control-plane-api.js';
 
 const workload = { workloadId: 'w1', spiffeId: 'spiffe://td/ns/a/sa/w', namespace: 'a', labels: {} };
 
@@ -49,4 +50,24 @@ test('every snapshot carries where the mesh reads tokens from, whichever workloa
   const changed = builder.build(workload);
   assert.notEqual(changed.signature, first.signature);
   assert.deepEqual(changed.content.tokenParams, ['api_tok', 'other_tok']);
+});
+
+test('endpoints carry locality and health, ports their target port and appProtocol, through the wire encoding', () => {
+  const registry = new ServiceRegistry({ trustDomain: 'td' });
+  const id = 'spiffe://td/ns/a/sa/web';
+  const base = { namespace: 'a', services: ['web'], labels: {}, address: '127.0.0.1' };
+  registry.register({ ...base, inboundPort: 1, locality: 'eu/eu-1a', ports: [{ name: 'http', port: 80, protocol: '', targetPort: 8080 }, { name: 'api', port: 90, protocol: '', appProtocol: 'grpc' }] }, id);
+  const sick = registry.register({ ...base, inboundPort: 2, healthy: false, ports: [{ name: 'http', port: 80, protocol: '', targetPort: 8080 }] }, id);
+  const builder = new SnapshotBuilder({ registry, trustDomain: 'td', trustBundle: () => [], resources: () => ({ revision: 1, items: [] }) });
+  const built = builder.build(workload);
+  const decoded = (DiscoveryService.service as unknown as Record<string, { responseDeserialize: (b: Buffer) => MeshSnapshot }>).Subscribe!.responseDeserialize(built.sharedEncoding!);
+  const [svc] = decoded.services;
+  assert.deepEqual(
+    svc?.ports.map((p) => [p.name, p.port, p.protocol, p.targetPort, p.appProtocol]),
+    [['http', 80, 'HTTP', 8080, ''], ['api', 90, 'GRPC', 0, 'grpc']],
+  );
+  assert.deepEqual(svc?.endpoints.map((e) => [e.port, e.locality, e.healthy]).sort(), [[1, 'eu/eu-1a/', true], [2, '', false]]);
+  // A recovery is a change of the services: a push follows.
+  registry.keepAlive(sick.id, id, true);
+  assert.notEqual(builder.build(workload).signature, built.signature);
 });

@@ -77,7 +77,7 @@ export class SnapshotBuilder {
       this.#services = registry.services().map((s) => ({
         name: s.name,
         namespace: s.namespace,
-        ports: s.ports.map((p) => ({ ...p })),
+        ports: s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol, targetPort: p.targetPort ?? 0, appProtocol: p.appProtocol ?? '' })),
         endpoints: s.endpoints.map((e) => ({ ...e, labels: { ...e.labels } })),
         identities: [...s.identities],
       }));

@@ -16,10 +16,11 @@ import { ProxyError } from '../errors.js';
 import { h1ToH2Headers } from '../hop-headers.js';
 import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
-import type { AppProtocol, HostPort } from '../types.js';
+import type { AppProtocol, HostPort, InboundPort } from '../types.js';
+import { authorityPort } from '../outbound/route.js';
 import { grpcLocalReply, grpcStatusOfHttp, isGrpcContentType } from '../grpc-status.js';
 import { VIA_H2_HEADER } from '../h2-relay.js';
-import { AppH2Pool, forwardToAppH2, wantsAppH2 } from './app-h2.js';
+import { AppH2Pool, forwardToAppH2, wantsAppH2, type AppH2Context } from './app-h2.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
 import { readH2Request, toAppRequest, type InboundRequest } from './request.js';
@@ -46,31 +47,78 @@ function answerLocally(stream: ServerHttp2Stream, status: number, body: string, 
 
 // === InboundForwarder ===
 
-/** Forwards streams to the app; one instance per proxy, holding the keep-alive pool. */
+/** Forwards streams to the app; one instance per proxy, holding a keep-alive pool per app port. */
 export class InboundForwarder {
   readonly app: HostPort;
-  readonly pool: Pool;
   readonly stats: ProxyStats;
   readonly logger: Logger;
   readonly emitErrorHeaders: boolean;
   readonly policy: (() => InboundPolicy | undefined) | undefined;
-  /** What the app's port speaks (see SidecarProxyOptions.appProtocol). */
+  /** What the app's ports speak when a port does not say (see SidecarProxyOptions.appProtocol). */
   readonly appProtocol: AppProtocol;
-  /** h2c sessions to the app, for gRPC and HTTP/2 end to end (app-h2.ts). */
-  readonly h2: AppH2Pool;
+  /** The service ports of the workload; empty: one port, the app's. */
+  readonly ports: readonly InboundPort[];
+  readonly #pools = new Map<number, Pool>();
+  /** h2c sessions to the app per app port, for gRPC and HTTP/2 end to end (app-h2.ts). */
+  readonly #h2 = new Map<number, AppH2Context>();
+  readonly #clock: Clock;
 
-  constructor(opts: { app: HostPort; stats: ProxyStats; logger: Logger; emitErrorHeaders: boolean; policy?: () => InboundPolicy | undefined; appProtocol?: AppProtocol; clock?: Clock }) {
+  constructor(opts: { app: HostPort; ports?: readonly InboundPort[]; stats: ProxyStats; logger: Logger; emitErrorHeaders: boolean; policy?: () => InboundPolicy | undefined; appProtocol?: AppProtocol; clock?: Clock }) {
     this.app = opts.app;
+    this.ports = opts.ports ?? [];
     this.appProtocol = opts.appProtocol ?? 'auto';
-    this.h2 = new AppH2Pool({ app: opts.app, stats: opts.stats, logger: opts.logger, clock: opts.clock ?? systemClock });
+    this.#clock = opts.clock ?? systemClock;
     this.policy = opts.policy;
     this.stats = opts.stats;
     this.logger = opts.logger;
     this.emitErrorHeaders = opts.emitErrorHeaders;
-    const host = opts.app.host.includes(':') ? `[${opts.app.host}]` : opts.app.host;
-    // One request per connection at a time (no pipelining: a slow response must not hold up
-    // others); the app's Keep-Alive timeout hint is honoured, so a closing socket is not reused.
-    this.pool = new Pool(`http://${host}:${opts.app.port}`, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  /** The app port of a request that names no port (or, from a plaintext client, the listener's). */
+  get defaultAppPort(): number {
+    return this.ports[0]?.targetPort ?? this.app.port;
+  }
+
+  /**
+   * The app port a request for `authority` goes to: the target port of the service port it names,
+   * the first one when it names none. A workload with a single port takes any port there (one app:
+   * today's behaviour, and replicas whose single port numbers differ); so does a plaintext client
+   * (`lenient`), which addresses this listener rather than a service port.
+   */
+  appPortFor(authority: string | undefined, lenient = false): number | ProxyError {
+    if (this.ports.length === 0) return this.app.port;
+    if (this.ports.length === 1) return this.ports[0]!.targetPort;
+    const port = authority === undefined ? undefined : authorityPort(authority);
+    if (port === undefined) return this.defaultAppPort;
+    const match = this.ports.find((p) => p.port === port);
+    if (match !== undefined) return match.targetPort;
+    if (lenient) return this.defaultAppPort;
+    const known = this.ports.map((p) => (p.name === '' ? String(p.port) : `${p.port} (${p.name})`)).join(', ');
+    return new ProxyError('WEFT_PROXY_UNKNOWN_PORT', `this workload serves no port ${port}; its ports: ${known}`);
+  }
+
+  /** The h2c sessions to the app on `port`, with what the relay needs. */
+  h2For(port: number): AppH2Context {
+    let ctx = this.#h2.get(port);
+    if (ctx === undefined) {
+      const app = { host: this.app.host, port };
+      ctx = { h2: new AppH2Pool({ app, stats: this.stats, logger: this.logger, clock: this.#clock }), stats: this.stats, logger: this.logger, emitErrorHeaders: this.emitErrorHeaders, app };
+      this.#h2.set(port, ctx);
+    }
+    return ctx;
+  }
+
+  /** The keep-alive pool to the app on `port`. */
+  pool(port: number = this.defaultAppPort): Pool {
+    let pool = this.#pools.get(port);
+    if (pool === undefined) {
+      const host = this.app.host.includes(':') ? `[${this.app.host}]` : this.app.host;
+      // One request per connection at a time (no pipelining: a slow response must not hold up
+      // others); the app's Keep-Alive timeout hint is honoured, so a closing socket is not reused.
+      pool = new Pool(`http://${host}:${port}`, { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+      this.#pools.set(port, pool);
+    }
+    return pool;
   }
 
   /**
@@ -79,24 +127,31 @@ export class InboundForwarder {
    */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection, rawHeaders: readonly string[]): void {
     const policy = this.policy?.();
-    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
+    const appPort = this.appPortFor(headers[':authority'] ?? headers.host);
+    if (appPort instanceof ProxyError) {
+      this.stats.inbound_requests_total++;
+      this.stats.inbound_requests_malformed_total++;
+      stream.on('error', () => undefined);
+      return rescueH2(stream, appPort, this.logger, this.emitErrorHeaders, { peer: conn.peerSpiffeId, authority: headers[':authority'] ?? null }, this.stats, isGrpcContentType(headers['content-type']));
+    }
+    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, { host: this.app.host, port: appPort }, policy, connectionFacts(stream, conn), this.stats, this.logger);
     this.stats.inbound_requests_total++;
     const grpc = isGrpcContentType(headers['content-type']);
     if (grpc) this.stats.inbound_grpc_requests_total++;
     // The calling sidecar's mark: its app spoke HTTP/2 (outbound/h2-exchange.ts).
-    const h2 = wantsAppH2(this.appProtocol, grpc, headers[VIA_H2_HEADER] === 'h2', this.h2);
+    const h2 = wantsAppH2(this.appProtocol, grpc, headers[VIA_H2_HEADER] === 'h2', this.h2For(appPort).h2);
     const read = readH2Request(rawHeaders, { jwtOutputs: jwtOutputsOf(policy), xfcc: conn.xfcc });
     if (!read.ok) {
       this.stats.inbound_requests_malformed_total++;
       this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason: read.reason });
       return answerLocally(stream, 400, `bad request: ${read.reason}`, grpc);
     }
-    if (policy === undefined) return this.#forward(stream, read.request, flags, conn, grpc, h2);
+    if (policy === undefined) return this.#forward(stream, read.request, flags, conn, appPort, grpc, h2);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger);
-    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, grpc, h2);
+    const verdict = authorizeRequest(policy, read.request, facts, appPort, this.stats, this.logger);
+    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, appPort, grpc, h2);
     verdict.then(
-      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, grpc, h2)),
+      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, appPort, grpc, h2)),
       (err: Error) => {
         this.logger.log('error', 'inbound.authn.error', { error: err.message });
         answerLocally(stream, 500, 'internal error', grpc);
@@ -104,20 +159,20 @@ export class InboundForwarder {
     );
   }
 
-  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, grpc: boolean, h2: boolean): void {
+  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, appPort: number, grpc: boolean, h2: boolean): void {
     if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body, grpc);
-    this.#forward(stream, verdict.request, flags, conn, grpc, h2);
+    this.#forward(stream, verdict.request, flags, conn, appPort, grpc, h2);
   }
 
-  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, grpc = false, h2 = false): void {
+  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, appPort: number, grpc = false, h2 = false): void {
     const endStream = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
     if (h2) {
       // 'auto' falls back to HTTP/1.1 for an app that turns h2c down; gRPC has no HTTP/1.1 form.
-      const fallback = this.appProtocol === 'auto' && !grpc ? () => this.#forward(stream, request, flags, conn) : undefined;
-      return forwardToAppH2(this, stream, request, endStream, grpc, conn.peerSpiffeId, fallback);
+      const fallback = this.appProtocol === 'auto' && !grpc ? () => this.#forward(stream, request, flags, conn, appPort) : undefined;
+      return forwardToAppH2(this.h2For(appPort), stream, request, endStream, grpc, conn.peerSpiffeId, fallback);
     }
     this.stats.inbound_requests_active++;
-    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn);
+    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn, appPort);
     (stream as Tagged)[kExchange] = ex;
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
@@ -125,8 +180,8 @@ export class InboundForwarder {
   }
 
   async close(): Promise<void> {
-    this.h2.destroy();
-    await this.pool.destroy();
+    for (const ctx of this.#h2.values()) ctx.h2.destroy();
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
   }
 }
 
@@ -148,6 +203,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   readonly h1Headers: string[];
   readonly noRequestBody: boolean;
   readonly peer: string;
+  readonly appPort: number;
   controller: Dispatcher.DispatchController | undefined;
   /** What undici reads the request body from; undefined for a body-less request. */
   body: Readable | undefined;
@@ -157,8 +213,9 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   retried = false;
   finished = false;
 
-  constructor(fwd: InboundForwarder, stream: ServerHttp2Stream, request: InboundRequest, endStream: boolean, conn: InboundConnection) {
+  constructor(fwd: InboundForwarder, stream: ServerHttp2Stream, request: InboundRequest, endStream: boolean, conn: InboundConnection, appPort: number) {
     this.fwd = fwd;
+    this.appPort = appPort;
     this.stream = stream;
     const sent = toAppRequest(request);
     this.method = sent.method;
@@ -175,7 +232,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     }
     if (!this.noRequestBody) this.body = this.newBody();
     try {
-      this.fwd.pool.dispatch({ path: this.path, method: this.method, headers: this.h1Headers, body: this.body ?? null }, this);
+      this.fwd.pool(this.appPort).dispatch({ path: this.path, method: this.method, headers: this.h1Headers, body: this.body ?? null }, this);
     } catch (err) {
       // undici refuses a header it will not send (expect, a malformed value...).
       this.fail(new ProxyError('WEFT_PROXY_BAD_REQUEST', 'request cannot be relayed to the app', { message: (err as Error).message, cause: err }));
@@ -252,7 +309,7 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     const unreachable = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_SOCKET' || err.code === 'ECONNRESET' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
     this.fail(
       new ProxyError(unreachable ? 'WEFT_PROXY_APP_UNAVAILABLE' : 'WEFT_PROXY_UPSTREAM_RESET', unreachable ? 'app unavailable' : 'app connection failed', {
-        message: `app ${this.fwd.app.host}:${this.fwd.app.port}: ${err.message}`,
+        message: `app ${this.fwd.app.host}:${this.appPort}: ${err.message}`,
         cause: err,
       }),
     );

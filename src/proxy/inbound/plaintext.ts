@@ -27,23 +27,25 @@ export function relayPlaintext(fwd: InboundForwarder, req: IncomingMessage, res:
     req.resume();
     return answer(res, 400, `bad request: ${read.reason}`);
   }
-  if (policy === undefined) return forward(fwd, req, res, read.request);
+  const appPort = fwd.appPortFor(req.headers.host, true) as number;
+  if (policy === undefined) return forward(fwd, req, res, read.request, appPort);
   const facts = { sourceIp: req.socket.remoteAddress, destinationIp: req.socket.localAddress };
   const decided = (verdict: InboundVerdict): void => {
     if (!verdict.allow) return answer(res, verdict.status, verdict.body);
-    forward(fwd, req, res, verdict.request);
+    forward(fwd, req, res, verdict.request, appPort);
   };
-  const verdict = authorizeRequest(policy, read.request, facts, fwd.app.port, stats, fwd.logger);
+  const verdict = authorizeRequest(policy, read.request, facts, appPort, stats, fwd.logger);
   if (verdict instanceof Promise) verdict.then(decided, () => res.writeHead(500).end('internal error\n'));
   else decided(verdict);
 }
 
-function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerResponse, request: InboundRequest): void {
+function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerResponse, request: InboundRequest, appPort: number): void {
   const stats = fwd.stats;
   const sent = toAppRequest(request);
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   stats.inbound_requests_active++;
-  fwd.pool
+  fwd
+    .pool(appPort)
     .request({ method: sent.method as 'GET', path: sent.path, headers: sent.headers, body: hasBody ? req : null })
     .then(({ statusCode, headers: answer, body }) => {
       res.writeHead(statusCode, h1ToH2Headers(answer as IncomingHttpHeaders, {}) as Record<string, string | string[]>);

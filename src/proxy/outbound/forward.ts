@@ -88,7 +88,8 @@ export class OutboundExchange {
     this.attempts++;
     const ep = ctx.balancer.pick(this.entry, this.failedKeys !== undefined || ctx.pool.anyDown ? this : undefined);
     if (ep === undefined) {
-      this.fail(new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${this.target.service}.${this.target.namespace}" has no endpoints`));
+      const none = this.entry.endpoints.length === 0;
+      this.fail(new ProxyError('WEFT_PROXY_NO_ENDPOINTS', none ? `service "${this.target.service}.${this.target.namespace}" has no endpoints` : 'no healthy upstream', { message: `service "${this.target.service}.${this.target.namespace}": none of its ${this.entry.endpoints.length} endpoints is healthy` }));
       return;
     }
     this.endpoint = ep;

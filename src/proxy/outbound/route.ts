@@ -81,6 +81,29 @@ function serviceHostOf(authority: string, clusterSuffix: string): string {
   return h;
 }
 
+/** The port an authority names (`host:port`, `[v6]:port`), or undefined when it names none. */
+export function authorityPort(authority: string): number | undefined {
+  const colon = authority.lastIndexOf(':');
+  if (colon === -1 || authority.indexOf(']', colon) !== -1) return undefined;
+  const digits = authority.slice(colon + 1);
+  if (!/^\d{1,5}$/.test(digits)) return undefined;
+  return Number(digits);
+}
+
+/**
+ * Refuses a target naming a port its service does not have, when the service's ports are known.
+ *
+ * @throws ProxyError `WEFT_PROXY_UNKNOWN_PORT` naming the ports the service has.
+ */
+export function checkServicePort(entry: ServiceEntry, target: Target): void {
+  const ports = entry.ports;
+  if (ports === undefined || ports.length === 0) return;
+  const port = authorityPort(target.authority);
+  if (port === undefined || ports.some((p) => p.port === port)) return;
+  const known = ports.map((p) => (p.name === '' ? String(p.port) : `${p.port} (${p.name})`)).join(', ');
+  throw new ProxyError('WEFT_PROXY_UNKNOWN_PORT', `service "${target.service}.${target.namespace}" has no port ${port}; its ports: ${known}`);
+}
+
 /** Endpoints to pass over when balancing (an object, so the hot path allocates no closure). */
 export interface EndpointFilter {
   avoids(ep: Endpoint): boolean;
@@ -96,32 +119,37 @@ export class RoundRobin {
   readonly #cursors = new WeakMap<readonly Endpoint[], { next: number }>();
 
   /**
-   * The next endpoint of `entry`, or undefined when it has none. Endpoints `filter` avoids are
-   * skipped, unless every endpoint is to be avoided: then the plain next one is returned (better
-   * a likely failure than none at all).
+   * The next healthy endpoint of `entry`, or undefined when it has none (Envoy's "no healthy
+   * upstream"). An endpoint marked unhealthy is never picked. Endpoints `filter` avoids are
+   * skipped, unless every healthy endpoint is to be avoided: then the plain next healthy one is
+   * returned (better a likely failure than none at all).
    */
   pick(entry: ServiceEntry, filter?: EndpointFilter): Endpoint | undefined {
     const list = entry.endpoints;
     const n = list.length;
     if (n === 0) return undefined;
-    if (n === 1) return list[0];
+    if (n === 1) return list[0]!.healthy === false ? undefined : list[0];
     let cursor = this.#cursors.get(list);
     if (cursor === undefined) {
       cursor = { next: 0 };
       this.#cursors.set(list, cursor);
     }
     const start = cursor.next % n;
-    let i = start;
-    if (filter !== undefined) {
-      for (let k = 0; k < n; k++) {
-        const j = (start + k) % n;
-        if (!filter.avoids(list[j]!)) {
-          i = j;
-          break;
-        }
+    let chosen = -1;
+    let fallback = -1;
+    for (let k = 0; k < n; k++) {
+      const j = (start + k) % n;
+      const ep = list[j]!;
+      if (ep.healthy === false) continue;
+      if (fallback === -1) fallback = j;
+      if (filter === undefined || !filter.avoids(ep)) {
+        chosen = j;
+        break;
       }
     }
-    cursor.next = (i + 1) % n;
-    return list[i];
+    if (chosen === -1) chosen = fallback;
+    if (chosen === -1) return undefined;
+    cursor.next = (chosen + 1) % n;
+    return list[chosen];
   }
 }

@@ -14,7 +14,7 @@ import type { ServiceDirectory } from '../types.js';
 import { OutboundExchange, type OutboundContext } from './forward.js';
 import { H2cFront, sniffPreface } from './h2-listener.js';
 import type { SessionPool } from './pool.js';
-import { parseTarget, readTarget, RoundRobin } from './route.js';
+import { checkServicePort, parseTarget, readTarget, RoundRobin } from './route.js';
 import { createEgressAgent, externalHostOf, forwardExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { openTunnel, type TunnelContext } from './tunnel.js';
 
@@ -166,9 +166,10 @@ export class OutboundListener {
       target = parseTarget(req.url ?? '/', req.headers.host, this.#clusterSuffix);
       entry = this.#directory.lookup(target.service, target.namespace);
       if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
+      checkServicePort(entry, target);
     } catch (err) {
       if (err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE' && this.#toExternal(req, res, target)) return;
-      if (err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE') stats.outbound_requests_unknown_service_total++;
+      if (err instanceof ProxyError && (err.code === 'WEFT_PROXY_UNKNOWN_SERVICE' || err.code === 'WEFT_PROXY_UNKNOWN_PORT')) stats.outbound_requests_unknown_service_total++;
       else stats.outbound_requests_bad_request_total++;
       stats.outbound_requests_active--;
       rescueH1(res, err, this.#logger, this.#emitErrorHeaders, { method: req.method, url: req.url, host: req.headers.host }, stats);

@@ -13,7 +13,7 @@ import type { ProxyStats } from '../stats.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import { externalHostOf, tunnelExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
-import { parseTarget, type RoundRobin, type Target } from './route.js';
+import { checkServicePort, parseTarget, type RoundRobin, type Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
 import { sniffTunnel } from './h2-listener.js';
 
@@ -42,9 +42,10 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
     target = parseTarget(`http://${req.url}/`, undefined, ctx.clusterSuffix);
     entry = ctx.directory.lookup(target.service, target.namespace);
     if (entry === undefined) throw new ProxyError('WEFT_PROXY_UNKNOWN_SERVICE', `unknown service "${target.service}.${target.namespace}"`);
+    checkServicePort(entry, target);
   } catch (err) {
-    const unknown = err instanceof ProxyError && err.code === 'WEFT_PROXY_UNKNOWN_SERVICE';
-    const ext = unknown ? externalHostOf(req.url!, ctx.clusterSuffix, ctx.directory, 443) : undefined;
+    const code = err instanceof ProxyError ? err.code : undefined;
+    const ext = code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? externalHostOf(req.url!, ctx.clusterSuffix, ctx.directory, 443) : undefined;
     if (ext !== undefined) {
       return tunnelExternal(ctx.egress, ctx.egressMode(), socket, head, ext, (status, body, e) => {
         ctx.stats.outbound_tcp_connections_failed_total++;
@@ -52,9 +53,9 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
         answer(socket, status, body, proxyErrorValue({ flag: RESPONSE_FLAG_OF[e.code], code: e.code, reason: e.reason }));
       });
     }
-    return refuse(ctx, socket, unknown ? 503 : 400, err, req.url);
+    return refuse(ctx, socket, code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? 503 : code === 'WEFT_PROXY_UNKNOWN_PORT' ? 404 : 400, err, req.url);
   }
-  let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${target.service}.${target.namespace}" has no endpoints`);
+  let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', entry.endpoints.length === 0 ? `service "${target.service}.${target.namespace}" has no endpoints` : 'no healthy upstream');
   const failed: string[] = [];
   const avoid = { avoids: (ep: Endpoint) => ctx.pool.isDown(endpointKey(ep)) || failed.includes(endpointKey(ep)) };
   for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, Math.max(entry.endpoints.length, 1)); attempt++) {
@@ -153,7 +154,7 @@ function relay(stream: ClientHttp2Stream, socket: Socket, first: Buffer, ended: 
   stream.pipe(socket);
 }
 
-function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unknown, url: string | undefined): void {
+function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 404 | 503, err: unknown, url: string | undefined): void {
   ctx.stats.outbound_tcp_connections_failed_total++;
   const e = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
   ctx.logger.log('info', 'outbound.tcp.failed', { target: url ?? null, code: e.code, error: e.message });
@@ -161,7 +162,7 @@ function refuse(ctx: TunnelContext, socket: Socket, status: 400 | 503, err: unkn
   answer(socket, status, `${e.message}\n`, proxyErrorValue({ flag: RESPONSE_FLAG_OF[e.code], code: e.code, reason: e.reason }));
 }
 
-const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' } as const;
+const REASONS = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable' } as const;
 
 /** The proxy's own answer to a CONNECT that opens no tunnel; the connection closes after it. */
 function answer(socket: Socket, status: keyof typeof REASONS, body: string, proxyError?: string): void {
