@@ -12,6 +12,7 @@ export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_APP_UNAVAILABLE',
   'WEFT_PROXY_PEER_REFUSED',
   'WEFT_PROXY_IDENTITY_REVOKED',
+  'WEFT_PROXY_UPGRADE_FAILED',
 ] as const;
 
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
@@ -38,6 +39,8 @@ export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = 
   WEFT_PROXY_APP_UNAVAILABLE: 'UF',
   WEFT_PROXY_PEER_REFUSED: 'UF',
   WEFT_PROXY_IDENTITY_REVOKED: 'UF',
+  // A 101 for another protocol, or one nobody asked for: Envoy's upstream protocol error.
+  WEFT_PROXY_UPGRADE_FAILED: 'UPE',
 };
 
 /**

@@ -19,6 +19,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_STREAMS_EXHAUSTED: 503,
   WEFT_PROXY_APP_UNAVAILABLE: 503,
   WEFT_PROXY_IDENTITY_REVOKED: 503,
+  WEFT_PROXY_UPGRADE_FAILED: 502,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.
   WEFT_PROXY_PEER_REFUSED: 403,
 };

@@ -7,6 +7,7 @@
 // was given once sent, which must not destroy the stream the response still has to go out on.
 // What the app receives is built by toAppRequest (request.ts) from the request as decided, the
 // same function the plaintext path uses.
+import type { Agent } from 'node:http';
 import { constants as h2c, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
@@ -16,13 +17,19 @@ import { ProxyError } from '../errors.js';
 import { h1ToH2Headers } from '../hop-headers.js';
 import { rescueH2 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
+import { forwardableTrailers } from '../trailers.js';
 import type { HostPort } from '../types.js';
+import { needsNodeHttp, newAppAgent, relayWithNodeHttp } from './h1-relay.js';
+import { asUpgradeRequest, PROTOCOL_TOKEN, relayUpgrade } from './upgrade.js';
 import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
 import { readH2Request, toAppRequest, type InboundRequest } from './request.js';
 import { relayTunnel } from './tunnel.js';
 import type { InboundConnection } from './server.js';
 
 const kExchange = Symbol('weft.inbound.exchange');
+const END_STREAM = { endStream: true } as const;
+const OPEN_STREAM = { endStream: false } as const;
+const WAIT_FOR_TRAILERS = { endStream: false, waitForTrailers: true } as const;
 type Tagged = { [kExchange]?: InboundExchange };
 
 /** A response the sidecar gives itself (a refusal): the request never reaches the app. */
@@ -39,6 +46,8 @@ function answerLocally(stream: ServerHttp2Stream, status: number, body: string):
 export class InboundForwarder {
   readonly app: HostPort;
   readonly pool: Pool;
+  /** For requests undici cannot carry (expectations, request trailers): see h1-relay.ts. */
+  readonly agent: Agent = newAppAgent();
   readonly stats: ProxyStats;
   readonly logger: Logger;
   readonly emitErrorHeaders: boolean;
@@ -62,20 +71,25 @@ export class InboundForwarder {
    */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, conn: InboundConnection, rawHeaders: readonly string[]): void {
     const policy = this.policy?.();
-    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
+    // An extended CONNECT (RFC 8441) is an upgrade, decided as the GET it stands for; nghttp2 already
+    // refused `:protocol` on any other method.
+    const protocol = headers[':protocol'] as string | undefined;
+    if (headers[':method'] === 'CONNECT' && protocol === undefined) return relayTunnel(stream, this.app, policy, connectionFacts(stream, conn), this.stats, this.logger);
     this.stats.inbound_requests_total++;
     const read = readH2Request(rawHeaders, { jwtOutputs: jwtOutputsOf(policy), xfcc: conn.xfcc });
-    if (!read.ok) {
+    if (!read.ok || (protocol !== undefined && (!PROTOCOL_TOKEN.test(protocol) || (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0))) {
+      const reason = !read.ok ? read.reason : 'the upgrade names no single protocol token, or ends before it could switch';
       this.stats.inbound_requests_malformed_total++;
-      this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason: read.reason });
-      return answerLocally(stream, 400, `bad request: ${read.reason}`);
+      this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason });
+      return answerLocally(stream, 400, `bad request: ${reason}`);
     }
-    if (policy === undefined) return this.#forward(stream, read.request, flags, conn);
+    const request = protocol === undefined ? read.request : asUpgradeRequest(read.request);
+    if (policy === undefined) return this.#forward(stream, request, flags, conn, protocol);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger);
-    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn);
+    const verdict = authorizeRequest(policy, request, facts, this.app.port, this.stats, this.logger);
+    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, protocol);
     verdict.then(
-      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn)),
+      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, protocol)),
       (err: Error) => {
         this.logger.log('error', 'inbound.authn.error', { error: err.message });
         answerLocally(stream, 500, 'internal error');
@@ -83,21 +97,30 @@ export class InboundForwarder {
     );
   }
 
-  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection): void {
+  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, protocol: string | undefined): void {
     if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body);
-    this.#forward(stream, verdict.request, flags, conn);
+    this.#forward(stream, verdict.request, flags, conn, protocol);
   }
 
-  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection): void {
+  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, protocol: string | undefined): void {
+    if (protocol !== undefined) return relayUpgrade(this.app, this.stats, this.logger, this.emitErrorHeaders, stream, request, protocol, conn.peerSpiffeId);
     this.stats.inbound_requests_active++;
-    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn);
+    const endStream = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
+    if (needsNodeHttp(request, endStream)) return relayWithNodeHttp(this, stream, request, endStream, conn.peerSpiffeId);
+    const ex = new InboundExchange(this, stream, request, endStream, conn);
     (stream as Tagged)[kExchange] = ex;
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
     ex.send();
   }
 
+  /** RequestAuthentication's output headers in force: a trailer may not carry them either. */
+  jwtOutputs(): readonly string[] {
+    return jwtOutputsOf(this.policy?.());
+  }
+
   async close(): Promise<void> {
+    this.agent.destroy();
     await this.pool.destroy();
   }
 }
@@ -126,6 +149,8 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   bodyEnded = false;
   responded = false;
   completed = false;
+  /** The app's response trailers, sent as trailing HEADERS once the body is out. */
+  trailers: IncomingHttpHeaders | null | undefined;
   retried = false;
   finished = false;
 
@@ -182,8 +207,11 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     const h2 = h1ToH2Headers(headers, { ':status': statusCode });
     const noBody = this.method === 'HEAD' || statusCode === 204 || statusCode === 304 || headers['content-length'] === '0';
+    // A body without a length may end in trailers: the stream keeps its end for them.
+    const chunked = !noBody && headers['content-length'] === undefined;
     try {
-      stream.respond(h2, { endStream: noBody });
+      stream.respond(h2, noBody ? END_STREAM : chunked ? WAIT_FOR_TRAILERS : OPEN_STREAM);
+      if (chunked) stream.once('wantTrailers', onWantTrailers);
     } catch (err) {
       // A header the app sent that HTTP/2 refuses (ERR_HTTP2_INVALID_HEADER_VALUE and friends).
       controller.abort(err as Error);
@@ -201,7 +229,8 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders | null): void {
+    this.trailers = trailers;
     this.completed = true;
     const stream = this.stream;
     if (!stream.destroyed && !stream.writableEnded) stream.end();
@@ -261,6 +290,19 @@ function onBodyEnd(this: ServerHttp2Stream): void {
   const ex = (this as Tagged)[kExchange]!;
   ex.bodyEnded = true;
   ex.body?.push(null);
+}
+
+function onWantTrailers(this: ServerHttp2Stream): void {
+  const ex = (this as Tagged)[kExchange]!;
+  const t = forwardableTrailers(ex.trailers);
+  if (!t.ok) {
+    ex.fwd.stats.trailer_sections_refused_total++;
+    ex.fwd.logger.log('info', 'inbound.trailers.refused', { peer: ex.peer, reason: t.reason });
+    this.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  ex.fwd.stats.trailer_fields_dropped_total += t.dropped;
+  this.sendTrailers(t.fields);
 }
 
 function onStreamDrain(this: ServerHttp2Stream): void {

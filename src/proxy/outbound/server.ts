@@ -14,6 +14,7 @@ import { OutboundExchange, type OutboundContext } from './forward.js';
 import type { SessionPool } from './pool.js';
 import { parseTarget, RoundRobin } from './route.js';
 import { openTunnel, type TunnelContext } from './tunnel.js';
+import { openUpgrade } from './upgrade.js';
 
 // === OutboundListener ===
 
@@ -70,6 +71,15 @@ export class OutboundListener {
     this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       guard.settle(socket);
       void openTunnel(tunnels, req, socket, head);
+    });
+    // `Expect: 100-continue` waits for the serving app's 100 (forward.ts), not Node's automatic one.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      guard.settle(req.socket);
+      this.#onRequest(req, res);
+    });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      guard.settle(socket);
+      void openUpgrade(tunnels, this.#ctx, req, socket, head, (r, s) => this.#onRequest(r, s));
     });
   }
 
