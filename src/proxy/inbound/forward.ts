@@ -239,7 +239,8 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
     if (this.finished || this.stream.destroyed) return;
     if (this.responded) {
-      // The app broke off mid-response; the peer sees a reset stream.
+      // The app broke off mid-response (or broke HTTP/1.1 framing); the peer sees a reset stream.
+      this.fwd.logger.log('info', 'inbound.response.cut', { peer: this.peer, path: this.path, error: err.message });
       this.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
       return;
     }
