@@ -65,7 +65,7 @@ export function closeServer(server: Server): Promise<void> {
 /** A raw connection to `port` that collects every byte it receives. */
 export class RawClient {
   readonly socket: Socket;
-  buf = Buffer.alloc(0);
+  buf: Buffer = Buffer.alloc(0);
   ended = false;
   closed = false;
   #waiters: (() => void)[] = [];
@@ -149,7 +149,7 @@ export function parseResponses(buf: Buffer, heads: readonly boolean[]): { respon
     }
     let p = end + 4;
     const trailers: Record<string, string[]> = {};
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     if (status >= 100 && status < 200) {
       at = p;
       continue;

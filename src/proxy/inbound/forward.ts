@@ -244,6 +244,11 @@ class InboundExchange implements Dispatcher.DispatchHandler {
       this.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
       return;
     }
+    // A 101 to a request that asked for no upgrade: the app switched protocols on its own.
+    if (err.code === 'UND_ERR_SOCKET' && err.message === 'bad upgrade') {
+      this.fail(new ProxyError('WEFT_PROXY_UPGRADE_FAILED', 'the app switched protocols on a request that asked for no upgrade', { message: `app ${this.fwd.app.host}:${this.fwd.app.port}: ${err.message}`, cause: err }));
+      return;
+    }
     // A pooled keep-alive connection the app closed as we reused it: nothing of this request was
     // processed, so one retry on a fresh connection is safe if no body byte has been consumed.
     if (!this.retried && err.code === 'UND_ERR_SOCKET' && (this.noRequestBody || !this.stream.readableDidRead)) {

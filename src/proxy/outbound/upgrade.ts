@@ -21,6 +21,8 @@ import { secureNamingError } from './secure-naming.js';
 import type { TunnelContext } from './tunnel.js';
 
 const MAX_ATTEMPTS = 3;
+/** Bytes a caller may send ahead of the 101 (a client speaking first); more closes its connection. */
+const MAX_EARLY_BYTES = 64 * 1024;
 
 /** `protocol-name ["/" protocol-version]` (RFC 9110 §7.8), one of them. */
 const UPGRADE_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+)?$/;
@@ -60,8 +62,9 @@ export async function openUpgrade(
 ): Promise<void> {
   socket.on('error', () => undefined);
   const stats = ctx.stats;
-  const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && head.length === 0;
-  if (/^\s*h2c\s*$/i.test(req.headers.upgrade ?? '') && bodyless) return serve(req, responseOn(req, socket));
+  // Bytes after the head (`head`) belong to the new protocol, sent early; a framed body does not.
+  const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+  if (/^\s*h2c\s*$/i.test(req.headers.upgrade ?? '') && bodyless && head.length === 0) return serve(req, responseOn(req, socket));
   stats.outbound_upgrades_total++;
   const fail = (err: ProxyError, fields: Record<string, unknown> = {}): void => {
     stats.outbound_upgrades_failed_total++;
@@ -145,9 +148,22 @@ function switched(
   const stats = ctx.stats;
   let state: 'waiting' | 'relayed' | 'open' = 'waiting';
   stream.on('error', () => undefined);
+  // Read while waiting, or a caller that hangs up would go unnoticed until the peer answered; the
+  // few bytes a client may send ahead of the switch are kept (bounded) and sent after it.
+  let early = head;
+  const onEarly = (chunk: Buffer): void => {
+    early = Buffer.concat([early, chunk]);
+    if (early.length > MAX_EARLY_BYTES) socket.destroy();
+  };
+  socket.on('data', onEarly);
+  // The listener's sockets are half-open capable: an end before the switch is a caller gone.
+  const onEarlyEnd = (): void => void socket.destroy();
+  socket.once('end', onEarlyEnd);
   stream.once('response', (headers: IncomingHttpHeaders, flags: number) => {
     const status = Number(headers[':status']);
     if (status !== 200) {
+      socket.off('data', onEarly);
+      socket.off('end', onEarlyEnd);
       state = 'relayed';
       stats.outbound_upgrades_failed_total++;
       const res = responseOn(req, socket);
@@ -156,13 +172,16 @@ function switched(
       else stream.pipe(res);
       return;
     }
+    socket.off('data', onEarly);
+    socket.off('end', onEarlyEnd);
+    socket.pause();
     state = 'open';
     stats.outbound_upgrades_active++;
     let head101 = `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${token}\r\n`;
     const lines = h2ToH1Headers(headers, [], false);
     for (let i = 0; i < lines.length; i += 2) head101 += `${lines[i]}: ${lines[i + 1]}\r\n`;
     socket.write(`${head101}\r\n`);
-    if (head.length > 0) stream.write(head);
+    if (early.length > 0) stream.write(early);
     socket.pipe(stream);
     stream.pipe(socket);
   });
