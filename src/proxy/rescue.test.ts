@@ -16,6 +16,7 @@ describe('rescue', () => {
       WEFT_PROXY_APP_UNAVAILABLE: 503,
       WEFT_PROXY_IDENTITY_REVOKED: 503,
       WEFT_PROXY_PEER_REFUSED: 403,
+      WEFT_PROXY_UPGRADE_FAILED: 502,
     };
     assert.deepEqual(Object.keys(expected).sort(), [...PROXY_ERROR_CODES].sort());
     for (const code of PROXY_ERROR_CODES) {
@@ -44,6 +45,7 @@ describe('rescue', () => {
       WEFT_PROXY_APP_UNAVAILABLE: 'UF',
       WEFT_PROXY_IDENTITY_REVOKED: 'UF',
       WEFT_PROXY_PEER_REFUSED: 'UF',
+      WEFT_PROXY_UPGRADE_FAILED: 'UPE',
     };
     for (const code of PROXY_ERROR_CODES) {
       const r = rescue(new ProxyError(code, 'short reason'));

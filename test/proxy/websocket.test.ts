@@ -10,6 +10,7 @@ import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import { inboundPolicy } from '../security/helpers.js';
 import type { InboundPolicy } from '../../src/proxy/index.js';
 import { within } from './helpers.js';
+import { curl } from './tools.js';
 import { closeServer, HOST, listen, parseResponses, RawClient, startHttp1Pair, type Http1Pair } from './http1-rig.js';
 
 interface Upgraded {
@@ -214,6 +215,31 @@ describe('upgrades through a sidecar pair', () => {
     const { responses } = parseResponses(await c.end(), []);
     assert.equal(responses[0]!.status, 200);
     assert.equal(requests.at(-1), '/plain');
+  });
+
+  test('an h2c upgrade offer (curl --http2) is declined: the request is served as HTTP/1.1', async () => {
+    const before = upgrades.length;
+    const out = await curl(['-v', '--http2', '-H', `host: ${HOST}`, `http://127.0.0.1:${pair.outboundPort}/h2c-offer`]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /> Upgrade: h2c/i);
+    assert.match(out.stderr, /< HTTP\/1\.1 200/);
+    assert.equal(out.stdout.toString(), 'plain\n');
+    assert.equal(requests.at(-1), '/h2c-offer');
+    assert.equal(upgrades.length, before, 'the app was asked to switch to h2c');
+  });
+
+  test('every upgrade is accounted for once its connections are gone', async () => {
+    const stats = (): Promise<[number, number]> => Promise.resolve([Number(pair.client.stats().outbound_upgrades_active), Number(pair.server.stats().inbound_upgrades_active)]);
+    // Bounded polling of two gauges (closes finish asynchronously on both sidecars).
+    let last: [number, number] = [-1, -1];
+    for (let i = 0; i < 300; i++) {
+      last = await stats();
+      if (last[0] === 0 && last[1] === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(last, [0, 0], 'upgrades still counted active (outbound, inbound)');
+    assert.ok(Number(pair.client.stats().outbound_upgrades_total) >= 6);
+    assert.ok(Number(pair.server.stats().inbound_upgrades_total) >= 6);
   });
 });
 

@@ -27,6 +27,8 @@ export class OutboundListener {
   readonly #emitErrorHeaders: boolean;
   readonly #ctx: { -readonly [K in keyof OutboundContext]: OutboundContext[K] };
   #onIdle: (() => void) | undefined;
+  /** Connections taken over by a tunnel or an upgrade: node:http no longer tracks them, so drain does. */
+  readonly #hijacked = new Set<Socket>();
 
   constructor(opts: { directory: ServiceDirectory; pool: SessionPool; stats: ProxyStats; logger: Logger; clusterDomain: string; emitErrorHeaders: boolean; clock: Clock; limits?: ConnectionLimits }) {
     this.#directory = opts.directory;
@@ -70,6 +72,7 @@ export class OutboundListener {
     const tunnels: TunnelContext = { directory: opts.directory, pool: opts.pool, balancer: this.#ctx.balancer, stats: opts.stats, logger: opts.logger, clusterSuffix: this.#clusterSuffix };
     this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       guard.settle(socket);
+      this.#hijack(socket);
       void openTunnel(tunnels, req, socket, head);
     });
     // `Expect: 100-continue` waits for the serving app's 100 (forward.ts), not Node's automatic one.
@@ -79,6 +82,7 @@ export class OutboundListener {
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       guard.settle(socket);
+      this.#hijack(socket);
       void openUpgrade(tunnels, this.#ctx, req, socket, head, (r, s) => this.#onRequest(r, s));
     });
   }
@@ -105,8 +109,21 @@ export class OutboundListener {
       const idle = new Promise<void>((resolve) => (this.#onIdle = resolve));
       await Promise.race([idle, deadline]);
     }
+    // Tunnels and upgraded connections get the drain period, then are cut.
+    if (this.#hijacked.size > 0) await Promise.race([deadline, new Promise<void>((resolve) => (this.#onHijackedGone = resolve))]);
     this.#server.closeAllConnections();
+    for (const socket of this.#hijacked) socket.destroy();
     await closed;
+  }
+
+  #onHijackedGone: (() => void) | undefined;
+
+  #hijack(socket: Socket): void {
+    this.#hijacked.add(socket);
+    socket.once('close', () => {
+      this.#hijacked.delete(socket);
+      if (this.#hijacked.size === 0) this.#onHijackedGone?.();
+    });
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {

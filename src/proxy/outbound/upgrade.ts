@@ -43,7 +43,8 @@ function responseOn(req: IncomingMessage, socket: Socket): ServerResponse {
   res.assignSocket(socket);
   res.once('finish', () => {
     res.detachSocket(socket);
-    socket.end();
+    // The listener's sockets are half-open capable and this one is no longer read: close it outright.
+    socket.destroySoon();
   });
   return res;
 }
