@@ -48,9 +48,9 @@ function appHandler(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     const body = JSON.stringify({ id, bytes, sum, trailer: req.trailers['x-req-sum'] ?? null });
-    if (answer === 'chunked-trailers') {
+    if (answer === 'chunked-trailers' && req.method !== 'HEAD') {
       res.writeHead(200, { 'x-id': id, trailer: 'x-id-again' });
-      if (req.method !== 'HEAD') res.write(body);
+      res.write(body);
       res.addTrailers({ 'x-id-again': id });
       res.end();
       return;
@@ -79,7 +79,10 @@ function requestText(s: Step, id: string): string {
 
 describe('one keep-alive connection through the sidecar pair never desynchronises', () => {
   const server = createServer({ keepAliveTimeout: 30_000 }, appHandler);
+  const switched = new Set<Socket>();
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    switched.add(socket);
+    socket.once('close', () => switched.delete(socket));
     socket.on('error', () => undefined);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${req.headers.upgrade}\r\nx-id: ${new URL(req.url ?? '/', 'http://x').searchParams.get('id')}\r\n\r\n`);
     socket.on('data', (c: Buffer) => socket.write(c));
@@ -90,6 +93,7 @@ describe('one keep-alive connection through the sidecar pair never desynchronise
     pair = await startHttp1Pair(await listen(server));
   });
   after(async () => {
+    for (const s of switched) s.destroy();
     await pair.close();
     await closeServer(server);
   });

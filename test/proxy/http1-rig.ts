@@ -131,8 +131,8 @@ export interface ParsedResponse {
 
 /**
  * Parses consecutive HTTP/1.1 responses from `buf` (content-length, chunked with trailers, or no
- * body for HEAD / 1xx / 204 / 304); `heads[i]` says whether the i-th answers a HEAD. Returns the
- * complete ones; the rest of the buffer is left.
+ * body for HEAD / 204 / 304; 100-199 but 101 skipped as interim); `heads[i]` says whether the i-th
+ * answers a HEAD. Returns the complete ones; the rest of the buffer (from a 101 on) is left.
  */
 export function parseResponses(buf: Buffer, heads: readonly boolean[]): { responses: ParsedResponse[]; rest: Buffer } {
   const responses: ParsedResponse[] = [];
@@ -150,6 +150,8 @@ export function parseResponses(buf: Buffer, heads: readonly boolean[]): { respon
     let p = end + 4;
     const trailers: Record<string, string[]> = {};
     let body: Buffer = Buffer.alloc(0);
+    // A 101 ends HTTP/1.1 on the connection: it and what follows are left in `rest`.
+    if (status === 101) break;
     if (status >= 100 && status < 200) {
       at = p;
       continue;

@@ -247,3 +247,21 @@ describe('upgrades through a sidecar pair', () => {
 function authzDeny(path: string): string {
   return `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-path, namespace: default }\nspec:\n  selector: { matchLabels: { app: details } }\n  action: DENY\n  rules: [{ to: [{ operation: { methods: ["GET"], paths: ["${path}"] } }] }]\n`;
 }
+
+describe('drain with WebSockets open', () => {
+  test('both sidecars drain within their period and the open WebSocket is closed, not left hanging', async () => {
+    const { server } = upgradeApp([], []);
+    const pair = await startHttp1Pair(await listen(server));
+    try {
+      const ws = wsThrough(pair.outboundPort, '/echo');
+      await opened(ws);
+      ws.on('error', () => undefined);
+      const closed = within(15_000, 'the websocket to close', once(ws, 'close'));
+      await within(15_000, 'drain', pair.close());
+      await closed;
+      assert.equal(ws.readyState, WebSocket.CLOSED);
+    } finally {
+      await closeServer(server);
+    }
+  });
+});

@@ -240,6 +240,17 @@ describe('malformed upgrade streams and trailers from a peer speaking HTTP/2 its
     assert.ok(Number(pair.server.stats().trailer_fields_dropped_total) >= 5);
   });
 
+  test('a Trailer announcement on a body with a length: the body arrives, the trailers cannot follow in HTTP/1.1 and are dropped', async () => {
+    const before = Number(pair.server.stats().trailer_fields_dropped_total);
+    const r = await exchange({ ':method': 'POST', ':path': '/len', ':scheme': 'http', ':authority': HOST, 'content-length': '3', trailer: 'x-late' }, { endStream: false, body: 'abc', trailers: { 'x-late': '1' } });
+    assert.equal(r.status, 200);
+    const seen = appSaw.at(-1)!;
+    assert.equal(seen.url, '/len');
+    assert.equal(seen.headers.trailer, undefined);
+    assert.deepEqual(seen.trailers, {});
+    assert.equal(Number(pair.server.stats().trailer_fields_dropped_total), before + 1);
+  });
+
   test('content-length in an HTTP/2 trailer section resets the stream; the app never gets the request whole', async () => {
     const count = appSaw.length;
     const r = await exchange({ ':method': 'POST', ':path': '/cl', ':scheme': 'http', ':authority': HOST, te: 'trailers' }, { endStream: false, body: 'abc', trailers: { 'content-length': '99' } });

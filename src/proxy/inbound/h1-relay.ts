@@ -41,8 +41,9 @@ export function newAppAgent(): Agent {
 /** Relays one decided request to the app over node:http; the stream's close settles the counts. */
 export function relayWithNodeHttp(host: RelayHost, stream: ServerHttp2Stream, request: InboundRequest, endStream: boolean, peer: string): void {
   const sent = toAppRequest(request);
-  const headers = sent.headers;
   const length = request.fields['content-length'];
+  // node:http throws on a Trailer announcement in a message it will not chunk: a body with a length.
+  const headers = length !== undefined && request.fields.trailer !== undefined ? withoutTrailerField(sent.headers) : sent.headers;
   // Without a length node:http frames the body chunked (the only framing that carries trailers).
   if (!endStream && length === undefined) headers.push('transfer-encoding', 'chunked');
   let responded = false;
@@ -170,4 +171,10 @@ export function relayWithNodeHttp(host: RelayHost, stream: ServerHttp2Stream, re
     if (!req.writableFinished || !completed) req.destroy();
   });
   send();
+}
+
+function withoutTrailerField(flat: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'trailer') out.push(flat[i]!, flat[i + 1]!);
+  return out;
 }

@@ -182,6 +182,8 @@ export class OutboundExchange {
     const res = this.res;
     if (this.over || res.destroyed) return;
     if (this.ctx.draining) res.shouldKeepAlive = false;
+    // Node refuses a Trailer announcement on a response it will not chunk; its trailers could not follow.
+    if (headers.trailer !== undefined && (status === 204 || status === 304 || this.req.method === 'HEAD' || headers['content-length'] !== undefined)) headers = { ...headers, trailer: undefined };
     try {
       res.writeHead(status, h2ToH1Headers(headers, [], false));
     } catch (err) {
