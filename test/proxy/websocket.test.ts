@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import { inboundPolicy } from '../security/helpers.js';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { authz, inboundPolicy, ISSUER } from '../security/helpers.js';
 import type { InboundPolicy } from '../../src/proxy/index.js';
 import { within } from './helpers.js';
 import { curl } from './tools.js';
@@ -166,6 +167,33 @@ describe('upgrades through a sidecar pair', () => {
     }
   });
 
+  test('RequestAuthentication and an ALLOW on GET decide the upgrade: no token 403, a forged one 401, a valid one switches with its claims', async () => {
+    const keys = await generateKeyPair('ES256', { extractable: true });
+    const other = (await generateKeyPair('ES256')).privateKey;
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] });
+    const sign = (key: CryptoKey): Promise<string> => new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(ISSUER).setSubject('alice').setIssuedAt().setExpirationTime('5m').sign(key);
+    policy = inboundPolicy({ yaml: authz('ws-users', '  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }], to: [{ operation: { methods: ["GET"], paths: ["/echo"] } }] }]'), jwks });
+    try {
+      const before = upgrades.length;
+      const status = async (token: string | undefined): Promise<number> => {
+        const c = new RawClient(pair.outboundPort);
+        c.write(`GET /echo HTTP/1.1\r\nhost: ${HOST}\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n${token === undefined ? '' : `authorization: Bearer ${token}\r\n`}\r\n`);
+        const buf = await c.until((b) => b.includes('\r\n\r\n'), 'an answer');
+        c.destroy();
+        return Number(/^HTTP\/1\.1 (\d{3})/.exec(buf.toString('latin1'))?.[1] ?? 0);
+      };
+      assert.equal(await status(undefined), 403);
+      assert.equal(await status(await sign(other as CryptoKey)), 401);
+      assert.equal(upgrades.length, before, 'the app saw a refused upgrade');
+      assert.equal(await status(await sign(keys.privateKey as CryptoKey)), 101);
+      const seen = upgrades.at(-1)!;
+      assert.equal(seen.headers['x-jwt-sub'], 'alice');
+      assert.equal(seen.headers.authorization, undefined, 'the verified token is not passed on');
+    } finally {
+      policy = undefined;
+    }
+  });
+
   test('an app that declines the upgrade: its answer reaches the caller as a normal response', async () => {
     const c = new RawClient(pair.outboundPort);
     c.write(`GET /decline HTTP/1.1\r\nhost: ${HOST}\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`);
@@ -194,6 +222,18 @@ describe('upgrades through a sidecar pair', () => {
     const all = await c.end();
     assert.equal(all.subarray(start).toString(), 'PINGBYE AFTER YOUR END');
     assert.equal(c.ended, true);
+  });
+
+  test('an absolute-form upgrade request (the app using the sidecar as its HTTP proxy) is carried too', async () => {
+    const c = new RawClient(pair.outboundPort);
+    c.write(`GET http://${HOST}/raw?via=proxy HTTP/1.1\r\nhost: ${HOST}\r\nconnection: upgrade\r\nupgrade: foo/1\r\n\r\n`);
+    const head = await c.until((b) => b.includes('\r\n\r\n'), 'the 101');
+    assert.match(head.toString('latin1'), /^HTTP\/1\.1 101 /);
+    assert.equal(upgrades.at(-1)!.url, '/raw?via=proxy');
+    const start = c.buf.length;
+    c.write('abc');
+    await c.until((b) => b.subarray(start).toString() === 'ABC', 'the echo');
+    c.destroy();
   });
 
   test('the app ending first: the caller reads the end and its later bytes still reach the app', async () => {
