@@ -16,6 +16,7 @@ export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_EGRESS_BLOCKED',
   'WEFT_PROXY_DNS_FAILED',
   'WEFT_PROXY_DEADLINE_EXCEEDED',
+  'WEFT_PROXY_UPGRADE_FAILED',
 ] as const;
 
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
@@ -49,6 +50,8 @@ export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = 
   WEFT_PROXY_DNS_FAILED: 'DF',
   // A gRPC call's grpc-timeout ran out before the upstream answered in full.
   WEFT_PROXY_DEADLINE_EXCEEDED: 'UT',
+  // A 101 for another protocol, or one nobody asked for: Envoy's upstream protocol error.
+  WEFT_PROXY_UPGRADE_FAILED: 'UPE',
 };
 
 /**

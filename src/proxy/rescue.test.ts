@@ -20,6 +20,7 @@ describe('rescue', () => {
       WEFT_PROXY_EGRESS_BLOCKED: 502,
       WEFT_PROXY_DNS_FAILED: 503,
       WEFT_PROXY_DEADLINE_EXCEEDED: 504,
+      WEFT_PROXY_UPGRADE_FAILED: 502,
     };
     assert.deepEqual(Object.keys(expected).sort(), [...PROXY_ERROR_CODES].sort());
     for (const code of PROXY_ERROR_CODES) {
@@ -52,6 +53,7 @@ describe('rescue', () => {
       WEFT_PROXY_EGRESS_BLOCKED: 'NR',
       WEFT_PROXY_DNS_FAILED: 'DF',
       WEFT_PROXY_DEADLINE_EXCEEDED: 'UT',
+      WEFT_PROXY_UPGRADE_FAILED: 'UPE',
     };
     for (const code of PROXY_ERROR_CODES) {
       const r = rescue(new ProxyError(code, 'short reason'));

@@ -24,6 +24,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_IDENTITY_REVOKED: 503,
   WEFT_PROXY_EGRESS_BLOCKED: 502,
   WEFT_PROXY_DNS_FAILED: 503,
+  WEFT_PROXY_UPGRADE_FAILED: 502,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.
   WEFT_PROXY_PEER_REFUSED: 403,
   WEFT_PROXY_DEADLINE_EXCEEDED: 504,

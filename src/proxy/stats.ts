@@ -48,6 +48,18 @@ export class ProxyStats {
   /** TCP connections refused by an AuthorizationPolicy: closed before the app saw a byte. */
   inbound_tcp_connections_denied_total = 0;
 
+  /** Upgraded connections (WebSocket and other Upgrade tokens) a peer sidecar carried in as extended CONNECT (RFC 8441). */
+  inbound_upgrades_total = 0;
+  inbound_upgrades_active = 0;
+  /** Upgrades the app did not accept: it answered something other than 101, or an upgrade it was not asked for. */
+  inbound_upgrades_refused_total = 0;
+
+  // --- both directions ---
+  /** Trailer fields not passed on: forbidden in a trailer section (RFC 9110 §6.5.1) or owned by the sidecar. */
+  trailer_fields_dropped_total = 0;
+  /** Messages cut because their trailer section was over the field or byte bound. */
+  trailer_sections_refused_total = 0;
+
   // --- outbound (the app's explicit proxy) ---
   outbound_connections_total = 0;
   outbound_connections_active = 0;
@@ -74,6 +86,11 @@ export class ProxyStats {
   outbound_requests_blackholed_total = 0;
   /** CONNECTs to hosts outside the mesh carried as plain TCP (ALLOW_ANY). */
   outbound_tcp_passthrough_total = 0;
+  /** Upgrade requests from the app (WebSocket and other tokens), carried as extended CONNECT. */
+  outbound_upgrades_total = 0;
+  outbound_upgrades_active = 0;
+  /** Upgrades that did not switch: refused here, by the peer's policy, or by the serving app. */
+  outbound_upgrades_failed_total = 0;
   /** TCP connections the app opened with CONNECT, carried to a peer sidecar. */
   outbound_tcp_connections_total = 0;
   outbound_tcp_connections_active = 0;

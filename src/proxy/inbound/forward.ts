@@ -7,6 +7,7 @@
 // was given once sent, which must not destroy the stream the response still has to go out on.
 // What the app receives is built by toAppRequest (request.ts) from the request as decided, the
 // same function the plaintext path uses.
+import type { Agent } from 'node:http';
 import { constants as h2c, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
@@ -22,12 +23,18 @@ import { grpcLocalReply, grpcStatusOfHttp, isGrpcContentType } from '../grpc-sta
 import { VIA_H2_HEADER } from '../h2-relay.js';
 import { AppH2Pool, forwardToAppH2, wantsAppH2, type AppH2Context } from './app-h2.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { forwardableTrailers } from '../trailers.js';
+import { needsNodeHttp, newAppAgent, relayWithNodeHttp, type RelayHost } from './h1-relay.js';
+import { asUpgradeRequest, PROTOCOL_TOKEN, relayUpgrade } from './upgrade.js';
 import { authorizeRequest, jwtOutputsOf, type InboundConnectionFacts, type InboundPolicy, type InboundVerdict } from './authorize.js';
 import { readH2Request, toAppRequest, type InboundRequest } from './request.js';
 import { relayTunnel } from './tunnel.js';
 import type { InboundConnection } from './server.js';
 
 const kExchange = Symbol('weft.inbound.exchange');
+const END_STREAM = { endStream: true } as const;
+const OPEN_STREAM = { endStream: false } as const;
+const WAIT_FOR_TRAILERS = { endStream: false, waitForTrailers: true } as const;
 type Tagged = { [kExchange]?: InboundExchange };
 
 /**
@@ -50,6 +57,8 @@ function answerLocally(stream: ServerHttp2Stream, status: number, body: string, 
 /** Forwards streams to the app; one instance per proxy, holding a keep-alive pool per app port. */
 export class InboundForwarder {
   readonly app: HostPort;
+  /** For requests undici cannot carry (expectations, request trailers): see h1-relay.ts. */
+  readonly agent: Agent = newAppAgent();
   readonly stats: ProxyStats;
   readonly logger: Logger;
   readonly emitErrorHeaders: boolean;
@@ -134,24 +143,29 @@ export class InboundForwarder {
       stream.on('error', () => undefined);
       return rescueH2(stream, appPort, this.logger, this.emitErrorHeaders, { peer: conn.peerSpiffeId, authority: headers[':authority'] ?? null }, this.stats, isGrpcContentType(headers['content-type']));
     }
-    if (headers[':method'] === 'CONNECT') return relayTunnel(stream, { host: this.app.host, port: appPort }, policy, connectionFacts(stream, conn), this.stats, this.logger);
+    // An extended CONNECT (RFC 8441) is an upgrade, decided as the GET it stands for; nghttp2 already
+    // refused `:protocol` on any other method.
+    const protocol = headers[':protocol'] as string | undefined;
+    if (headers[':method'] === 'CONNECT' && protocol === undefined) return relayTunnel(stream, { host: this.app.host, port: appPort }, policy, connectionFacts(stream, conn), this.stats, this.logger);
     this.stats.inbound_requests_total++;
     const grpc = isGrpcContentType(headers['content-type']);
     if (grpc) this.stats.inbound_grpc_requests_total++;
     // The calling sidecar's mark: its app spoke HTTP/2 (outbound/h2-exchange.ts).
     const h2 = wantsAppH2(this.appProtocol, grpc, headers[VIA_H2_HEADER] === 'h2', this.h2For(appPort).h2);
     const read = readH2Request(rawHeaders, { jwtOutputs: jwtOutputsOf(policy), xfcc: conn.xfcc });
-    if (!read.ok) {
+    if (!read.ok || (protocol !== undefined && (!PROTOCOL_TOKEN.test(protocol) || (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0))) {
+      const reason = !read.ok ? read.reason : 'the upgrade names no single protocol token, or ends before it could switch';
       this.stats.inbound_requests_malformed_total++;
-      this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason: read.reason });
-      return answerLocally(stream, 400, `bad request: ${read.reason}`, grpc);
+      this.logger.log('info', 'inbound.request.refused', { peer: conn.peerSpiffeId, reason });
+      return answerLocally(stream, 400, `bad request: ${reason}`, grpc);
     }
-    if (policy === undefined) return this.#forward(stream, read.request, flags, conn, appPort, grpc, h2);
+    const request = protocol === undefined ? read.request : asUpgradeRequest(read.request);
+    if (policy === undefined) return this.#forward(stream, request, flags, conn, appPort, protocol, grpc, h2);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, read.request, facts, appPort, this.stats, this.logger);
-    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, appPort, grpc, h2);
+    const verdict = authorizeRequest(policy, request, facts, appPort, this.stats, this.logger);
+    if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, appPort, protocol, grpc, h2);
     verdict.then(
-      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, appPort, grpc, h2)),
+      (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, appPort, protocol, grpc, h2)),
       (err: Error) => {
         this.logger.log('error', 'inbound.authn.error', { error: err.message });
         answerLocally(stream, 500, 'internal error', grpc);
@@ -159,28 +173,41 @@ export class InboundForwarder {
     );
   }
 
-  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, appPort: number, grpc: boolean, h2: boolean): void {
+  #decided(verdict: InboundVerdict, stream: ServerHttp2Stream, flags: number, conn: InboundConnection, appPort: number, protocol: string | undefined, grpc: boolean, h2: boolean): void {
     if (!verdict.allow) return answerLocally(stream, verdict.status, verdict.body, grpc);
-    this.#forward(stream, verdict.request, flags, conn, appPort, grpc, h2);
+    this.#forward(stream, verdict.request, flags, conn, appPort, protocol, grpc, h2);
   }
 
-  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, appPort: number, grpc = false, h2 = false): void {
+  #forward(stream: ServerHttp2Stream, request: InboundRequest, flags: number, conn: InboundConnection, appPort: number, protocol: string | undefined, grpc = false, h2 = false): void {
+    if (protocol !== undefined) return relayUpgrade({ host: this.app.host, port: appPort }, this.stats, this.logger, this.emitErrorHeaders, stream, request, protocol, conn.peerSpiffeId);
     const endStream = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
     if (h2) {
       // 'auto' falls back to HTTP/1.1 for an app that turns h2c down; gRPC has no HTTP/1.1 form.
-      const fallback = this.appProtocol === 'auto' && !grpc ? () => this.#forward(stream, request, flags, conn, appPort) : undefined;
+      const fallback = this.appProtocol === 'auto' && !grpc ? () => this.#forward(stream, request, flags, conn, appPort, undefined) : undefined;
       return forwardToAppH2(this.h2For(appPort), stream, request, endStream, grpc, conn.peerSpiffeId, fallback);
     }
     this.stats.inbound_requests_active++;
-    const ex = new InboundExchange(this, stream, request, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0, conn, appPort);
+    if (needsNodeHttp(request, endStream)) return relayWithNodeHttp(this.#relayHost(appPort), stream, request, endStream, conn.peerSpiffeId);
+    const ex = new InboundExchange(this, stream, request, endStream, conn, appPort);
     (stream as Tagged)[kExchange] = ex;
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
     ex.send();
   }
 
+  /** What the node:http relay needs to reach the app on `port`. */
+  #relayHost(port: number): RelayHost {
+    return { app: { host: this.app.host, port }, agent: this.agent, stats: this.stats, logger: this.logger, emitErrorHeaders: this.emitErrorHeaders, jwtOutputs: () => this.jwtOutputs() };
+  }
+
+  /** RequestAuthentication's output headers in force: a trailer may not carry them either. */
+  jwtOutputs(): readonly string[] {
+    return jwtOutputsOf(this.policy?.());
+  }
+
   async close(): Promise<void> {
     for (const ctx of this.#h2.values()) ctx.h2.destroy();
+    this.agent.destroy();
     await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
   }
 }
@@ -210,6 +237,8 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   bodyEnded = false;
   responded = false;
   completed = false;
+  /** The app's response trailers, sent as trailing HEADERS once the body is out. */
+  trailers: IncomingHttpHeaders | null | undefined;
   retried = false;
   finished = false;
 
@@ -267,8 +296,11 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     const h2 = h1ToH2Headers(headers, { ':status': statusCode });
     const noBody = this.method === 'HEAD' || statusCode === 204 || statusCode === 304 || headers['content-length'] === '0';
+    // A body without a length may end in trailers: the stream keeps its end for them.
+    const chunked = !noBody && headers['content-length'] === undefined;
     try {
-      stream.respond(h2, { endStream: noBody });
+      stream.respond(h2, noBody ? END_STREAM : chunked ? WAIT_FOR_TRAILERS : OPEN_STREAM);
+      if (chunked) stream.once('wantTrailers', onWantTrailers);
     } catch (err) {
       // A header the app sent that HTTP/2 refuses (ERR_HTTP2_INVALID_HEADER_VALUE and friends).
       controller.abort(err as Error);
@@ -286,7 +318,8 @@ class InboundExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders | null): void {
+    this.trailers = trailers;
     this.completed = true;
     const stream = this.stream;
     if (!stream.destroyed && !stream.writableEnded) stream.end();
@@ -295,8 +328,14 @@ class InboundExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error & { code?: string }): void {
     if (this.finished || this.stream.destroyed) return;
     if (this.responded) {
-      // The app broke off mid-response; the peer sees a reset stream.
+      // The app broke off mid-response (or broke HTTP/1.1 framing); the peer sees a reset stream.
+      this.fwd.logger.log('info', 'inbound.response.cut', { peer: this.peer, path: this.path, error: err.message });
       this.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    // A 101 to a request that asked for no upgrade: the app switched protocols on its own.
+    if (err.code === 'UND_ERR_SOCKET' && err.message === 'bad upgrade') {
+      this.fail(new ProxyError('WEFT_PROXY_UPGRADE_FAILED', 'the app switched protocols on a request that asked for no upgrade', { message: `app ${this.fwd.app.host}:${this.fwd.app.port}: ${err.message}`, cause: err }));
       return;
     }
     // A pooled keep-alive connection the app closed as we reused it: nothing of this request was
@@ -346,6 +385,19 @@ function onBodyEnd(this: ServerHttp2Stream): void {
   const ex = (this as Tagged)[kExchange]!;
   ex.bodyEnded = true;
   ex.body?.push(null);
+}
+
+function onWantTrailers(this: ServerHttp2Stream): void {
+  const ex = (this as Tagged)[kExchange]!;
+  const t = forwardableTrailers(ex.trailers);
+  if (!t.ok) {
+    ex.fwd.stats.trailer_sections_refused_total++;
+    ex.fwd.logger.log('info', 'inbound.trailers.refused', { peer: ex.peer, reason: t.reason });
+    this.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  ex.fwd.stats.trailer_fields_dropped_total += t.dropped;
+  this.sendTrailers(t.fields);
 }
 
 function onStreamDrain(this: ServerHttp2Stream): void {

@@ -42,6 +42,8 @@ export function relayPlaintext(fwd: InboundForwarder, req: IncomingMessage, res:
 function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerResponse, request: InboundRequest, appPort: number): void {
   const stats = fwd.stats;
   const sent = toAppRequest(request);
+  // This listener's node:http server already answered `Expect: 100-continue`, and undici refuses the field.
+  if (request.fields.expect !== undefined) sent.headers = withoutField(sent.headers, 'expect');
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   stats.inbound_requests_active++;
   fwd
@@ -62,4 +64,10 @@ function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerRespons
       if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream unavailable: the application did not answer\n');
       else res.destroy();
     });
+}
+
+function withoutField(flat: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] !== name) out.push(flat[i]!, flat[i + 1]!);
+  return out;
 }

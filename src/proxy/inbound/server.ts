@@ -102,7 +102,9 @@ export class InboundListener {
     this.#verifier = new PeerVerifier(opts.identity, opts.clock, opts.revocations);
     // `noDelay` is net.Server's option, which tls.Server passes on; @types/node lacks it there.
     this.#tls = createTlsServer({ ...serverTlsOptions(opts.identity), handshakeTimeout: limits.handshakeTimeoutMs, noDelay: true } as object);
-    const settings = { ...MESH_H2_SETTINGS, maxConcurrentStreams: opts.maxStreamsPerSession ?? MESH_H2_SETTINGS.maxConcurrentStreams };
+    // enableConnectProtocol: RFC 8441 extended CONNECT, how a peer carries an app's upgrade
+    // (inbound/upgrade.ts); without it nghttp2 refuses any stream with `:protocol`.
+    const settings = { ...MESH_H2_SETTINGS, maxConcurrentStreams: opts.maxStreamsPerSession ?? MESH_H2_SETTINGS.maxConcurrentStreams, enableConnectProtocol: true };
     this.#h2 = createH2Server({ settings, maxSessionMemory: 64 });
     this.#tls.on('connection', (socket: Socket) => this.#onConnection(socket));
     this.#tls.on('secureConnection', (socket: TLSSocket) => this.#onSecureConnection(socket));

@@ -9,6 +9,7 @@ import { ProxyError } from '../errors.js';
 import { distinctFields, h1ToH2Headers, h2ToH1Headers } from '../hop-headers.js';
 import { rescueH1 } from '../rescue.js';
 import type { ProxyStats } from '../stats.js';
+import { forwardableTrailers } from '../trailers.js';
 import type { Endpoint, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import type { RoundRobin, Target } from './route.js';
@@ -16,6 +17,10 @@ import { secureNamingError } from './secure-naming.js';
 
 const kExchange = Symbol('weft.outbound.exchange');
 type Tagged = { [kExchange]?: OutboundExchange };
+
+const END_STREAM = { endStream: true } as const;
+const OPEN_STREAM = { endStream: false } as const;
+const WAIT_FOR_TRAILERS = { endStream: false, waitForTrailers: true } as const;
 
 /** Attempts per request: endpoints tried after connect failures, refused streams, secure-naming misses. */
 const MAX_ATTEMPTS = 3;
@@ -44,6 +49,14 @@ export class OutboundExchange {
   readonly entry: ServiceEntry;
   readonly h2Headers: OutgoingHttpHeaders;
   readonly noRequestBody: boolean;
+  /** A chunked request body: it may end with trailers, so the stream waits for them. */
+  readonly chunked: boolean;
+  /** `Expect: 100-continue`: the 100 comes from the serving app, through the peer sidecar. */
+  readonly expectContinue: boolean;
+  /** The serving side answered 100: the caller was told to send its body. */
+  continued = false;
+  /** Trailers of the response, relayed after its body. */
+  trailers: IncomingHttpHeaders | undefined;
   attempts = 0;
   endpoint: Endpoint | undefined;
   ms: MeshSession | undefined;
@@ -68,11 +81,13 @@ export class OutboundExchange {
       ':authority': target.authority,
       ':scheme': 'http',
     });
-    // This hop already answered any `Expect: 100-continue` (Node's server sends the 100).
-    if (h.expect !== undefined) delete h.expect;
+    // Only `100-continue` gets here (the listener's 'checkContinue'); Node answers any other
+    // expectation 417 itself. The app's own 100 or final answer decides whether the body comes.
+    this.expectContinue = h.expect !== undefined;
     this.h2Headers = h;
     const length = req.headers['content-length'];
-    this.noRequestBody = req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+    this.chunked = req.headers['transfer-encoding'] !== undefined;
+    this.noRequestBody = !this.chunked && (length === undefined || length === '0');
     (res as Tagged)[kExchange] = this;
     res.once('close', onResClose);
   }
@@ -131,7 +146,7 @@ export class OutboundExchange {
     }
     let stream: ClientHttp2Stream;
     try {
-      stream = this.ctx.pool.request(ms, this.h2Headers, { endStream: this.noRequestBody }, reserved);
+      stream = this.ctx.pool.request(ms, this.h2Headers, this.chunked ? WAIT_FOR_TRAILERS : this.noRequestBody ? END_STREAM : OPEN_STREAM, reserved);
     } catch (err) {
       // The session started closing between get() and request(): nothing was sent.
       this.ctx.pool.evict(ms);
@@ -144,6 +159,8 @@ export class OutboundExchange {
     stream.on('response', onStreamResponse);
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
+    if (this.chunked) stream.once('wantTrailers', onWantTrailers);
+    if (this.expectContinue) stream.once('continue', onStreamContinue);
     if (!this.noRequestBody) this.req.pipe(stream);
   }
 
@@ -166,6 +183,8 @@ export class OutboundExchange {
     const res = this.res;
     if (this.over || res.destroyed) return;
     if (this.ctx.draining) res.shouldKeepAlive = false;
+    // Node refuses a Trailer announcement on a response it will not chunk; its trailers could not follow.
+    if (headers.trailer !== undefined && (status === 204 || status === 304 || this.req.method === 'HEAD' || headers['content-length'] !== undefined)) headers = { ...headers, trailer: undefined };
     try {
       res.writeHead(status, h2ToH1Headers(headers, [], false));
     } catch (err) {
@@ -173,8 +192,11 @@ export class OutboundExchange {
       this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'response headers cannot be relayed', { cause: err }));
       return;
     }
+    // Refused before the body (417, 413, 401...): the caller never sent it, so this connection
+    // cannot carry another request (RFC 9110 §10.1.1).
+    if (this.expectContinue && !this.continued && !this.req.complete) res.shouldKeepAlive = false;
     if ((flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0) {
-      res.end();
+      this.endResponse();
       return;
     }
     // A hand-rolled relay rather than pipe(): two shared listeners instead of pipe's six
@@ -182,6 +204,44 @@ export class OutboundExchange {
     const stream = this.stream!;
     stream.on('data', onStreamData);
     stream.once('end', onStreamEnd);
+    if (headers['content-length'] === undefined) stream.once('trailers', onStreamTrailers);
+  }
+
+  /** The response is whole: its trailers, if any, then the end; a request body never asked for is called off. */
+  endResponse(): void {
+    const res = this.res;
+    if (res.destroyed) return;
+    if (this.trailers !== undefined) {
+      const t = forwardableTrailers(this.trailers);
+      if (!t.ok) {
+        this.ctx.stats.trailer_sections_refused_total++;
+        this.ctx.logger.log('info', 'outbound.trailers.refused', { service: `${this.target.service}.${this.target.namespace}`, reason: t.reason });
+        res.destroy();
+        return;
+      }
+      this.ctx.stats.trailer_fields_dropped_total += t.dropped;
+      res.addTrailers(t.fields);
+    }
+    res.end();
+    const stream = this.stream;
+    if (this.expectContinue && !this.continued && !this.req.complete && stream !== undefined && !stream.destroyed) {
+      // RFC 9113 §8.1: a complete response ends the exchange; NO_ERROR tells the peer to stop waiting for the body.
+      this.req.unpipe(stream);
+      stream.close(h2c.NGHTTP2_NO_ERROR);
+    }
+  }
+
+  /** The request body ended: its trailers go as the stream's trailing HEADERS. */
+  onWantTrailers(): void {
+    const stream = this.stream!;
+    const t = forwardableTrailers(this.req.trailers);
+    if (!t.ok) {
+      this.ctx.stats.trailer_sections_refused_total++;
+      this.fail(new ProxyError('WEFT_PROXY_BAD_REQUEST', `request trailers refused: ${t.reason}`));
+      return;
+    }
+    this.ctx.stats.trailer_fields_dropped_total += t.dropped;
+    if (!stream.destroyed) stream.sendTrailers(t.fields);
   }
 
   onStreamClose(): void {
@@ -259,8 +319,23 @@ function onStreamData(this: ClientHttp2Stream, chunk: Buffer): void {
 }
 
 function onStreamEnd(this: ClientHttp2Stream): void {
-  const res = (this as Tagged)[kExchange]!.res;
-  if (!res.destroyed) res.end();
+  (this as Tagged)[kExchange]!.endResponse();
+}
+
+function onStreamTrailers(this: ClientHttp2Stream, trailers: IncomingHttpHeaders): void {
+  (this as Tagged)[kExchange]!.trailers = trailers;
+}
+
+function onWantTrailers(this: ClientHttp2Stream): void {
+  const ex = (this as Tagged)[kExchange]!;
+  if (ex.stream === this) ex.onWantTrailers();
+}
+
+function onStreamContinue(this: ClientHttp2Stream): void {
+  const ex = (this as Tagged)[kExchange]!;
+  if (ex.stream !== this || ex.over || ex.res.destroyed) return;
+  ex.continued = true;
+  ex.res.writeContinue();
 }
 
 function onResDrain(this: ServerResponse): void {

@@ -17,6 +17,7 @@ import type { SessionPool } from './pool.js';
 import { checkServicePort, parseTarget, readTarget, RoundRobin } from './route.js';
 import { createEgressAgent, externalHostOf, forwardExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { openTunnel, type TunnelContext } from './tunnel.js';
+import { openUpgrade } from './upgrade.js';
 
 // === OutboundListener ===
 
@@ -39,6 +40,8 @@ export class OutboundListener {
     this.#stats.outbound_requests_active--;
     this.#ctx.done();
   };
+  /** Connections taken over by a tunnel or an upgrade: node:http no longer tracks them, so drain does. */
+  readonly #hijacked = new Set<Socket>();
 
   constructor(opts: {
     directory: ServiceDirectory;
@@ -118,7 +121,18 @@ export class OutboundListener {
     };
     this.#server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       guard.settle(socket);
+      this.#hijack(socket);
       void openTunnel(tunnels, req, socket, head);
+    });
+    // `Expect: 100-continue` waits for the serving app's 100 (forward.ts), not Node's automatic one.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      guard.settle(req.socket);
+      this.#onRequest(req, res);
+    });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      guard.settle(socket);
+      this.#hijack(socket);
+      void openUpgrade(tunnels, this.#ctx, req, socket, head, (r, s) => this.#onRequest(r, s));
     });
   }
 
@@ -149,10 +163,23 @@ export class OutboundListener {
       const idle = new Promise<void>((resolve) => (this.#onIdle = resolve));
       await Promise.race([idle, deadline]);
     }
+    // Tunnels and upgraded connections get the drain period, then are cut.
+    if (this.#hijacked.size > 0) await Promise.race([deadline, new Promise<void>((resolve) => (this.#onHijackedGone = resolve))]);
     this.#server.closeAllConnections();
     this.#egress.agent.destroy();
+    for (const socket of this.#hijacked) socket.destroy();
     await h2;
     await closed;
+  }
+
+  #onHijackedGone: (() => void) | undefined;
+
+  #hijack(socket: Socket): void {
+    this.#hijacked.add(socket);
+    socket.once('close', () => {
+      this.#hijacked.delete(socket);
+      if (this.#hijacked.size === 0) this.#onHijackedGone?.();
+    });
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
