@@ -12,6 +12,8 @@ import { systemClock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { startAdmin } from './admin.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
+import { TrafficCompiler } from './traffic-config.js';
+import type { TrafficConfig } from '../proxy/index.js';
 import { SidecarStateDir } from './state-dir.js';
 
 export interface HostPort {
@@ -70,6 +72,9 @@ export class Sidecar {
   /** The configuration in force (the last snapshot accepted). */
   config: PreparedConfig;
   readonly #state: SidecarStateDir | undefined;
+  readonly #trafficCompiler: TrafficCompiler;
+  /** VirtualServices and DestinationRules of the last accepted snapshot, compiled for this workload. */
+  traffic: TrafficConfig | undefined;
   #hasSnapshot = false;
   readonly #jwks: JwksResolver;
   #configSource: 'none' | 'control-plane' | 'disk' = 'none';
@@ -84,6 +89,7 @@ export class Sidecar {
     this.#opts = opts;
     this.#jwks = new JwksResolver({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
+    this.#trafficCompiler = new TrafficCompiler({ namespace: opts.namespace, labels: opts.labels }, opts.logger);
     this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
     this.agent = new SidecarAgent({
       controlPlane: opts.controlPlane,
@@ -102,8 +108,10 @@ export class Sidecar {
   /** Puts a snapshot in force once it validates; throws (the agent NACKs) when it does not. */
   #accept(snapshot: MeshSnapshot, save: boolean): void {
     let prepared: PreparedConfig;
+    let traffic: TrafficConfig;
     try {
       prepared = prepareConfig(snapshot, this.#workload());
+      traffic = this.#trafficCompiler.compileSnapshot(snapshot, prepared);
     } catch (err) {
       this.#lastNack = { version: snapshot.version, reason: (err as Error).message };
       throw err;
@@ -112,6 +120,7 @@ export class Sidecar {
     this.#opts.redactor?.add({ params: snapshot.tokenParams ?? [], cookies: snapshot.tokenCookies ?? [], headers: snapshot.tokenHeaders ?? [] });
     this.directory.update(snapshot);
     this.config = prepared;
+    this.traffic = traffic;
     this.#revoked = snapshot.revokedSerials ?? [];
     this.#proxy?.updateRevocations(this.#revoked);
     // Keys of the rules now in force are fetched ahead of the first request; others are dropped.
@@ -151,6 +160,7 @@ export class Sidecar {
       app: this.#opts.app,
       outbound: this.#opts.outbound,
       policy: () => this.config.inbound,
+      traffic: () => this.traffic,
       outboundTrafficPolicy: () => this.config.mesh.outboundTrafficPolicy.mode,
       limits: this.#opts.limits,
       maxStreamsPerSession: this.#opts.maxStreamsPerSession,

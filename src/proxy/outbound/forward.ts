@@ -13,6 +13,8 @@ import type { Endpoint, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import type { RoundRobin, Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
+import type { TrafficPlan } from './traffic.js';
+import { RoutedTry } from './traffic-exchange.js';
 
 const kExchange = Symbol('weft.outbound.exchange');
 type Tagged = { [kExchange]?: OutboundExchange };
@@ -55,8 +57,10 @@ export class OutboundExchange {
   failedKeys: string[] | undefined;
   responded = false;
   over = false;
+  /** Set when a VirtualService/DestinationRule routed the request (traffic-exchange.ts carries it out). */
+  readonly routed: RoutedTry | undefined;
 
-  constructor(ctx: OutboundContext, req: IncomingMessage, res: ServerResponse, target: Target, entry: ServiceEntry) {
+  constructor(ctx: OutboundContext, req: IncomingMessage, res: ServerResponse, target: Target, entry: ServiceEntry, plan?: TrafficPlan) {
     this.ctx = ctx;
     this.req = req;
     this.res = res;
@@ -70,11 +74,13 @@ export class OutboundExchange {
     });
     // This hop already answered any `Expect: 100-continue` (Node's server sends the 100).
     if (h.expect !== undefined) delete h.expect;
+    plan?.editRequest(h);
     this.h2Headers = h;
     const length = req.headers['content-length'];
     this.noRequestBody = req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
     (res as Tagged)[kExchange] = this;
     res.once('close', onResClose);
+    this.routed = plan === undefined ? undefined : new RoutedTry(this, plan);
   }
 
   /** Picks the next endpoint and sends on its session, opening one if needed. */
@@ -86,13 +92,14 @@ export class OutboundExchange {
       return;
     }
     this.attempts++;
-    const ep = ctx.balancer.pick(this.entry, this.failedKeys !== undefined || ctx.pool.anyDown ? this : undefined);
-    if (ep === undefined) {
-      this.fail(new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${this.target.service}.${this.target.namespace}" has no endpoints`));
+    const ep = this.routed !== undefined ? this.routed.pick() : ctx.balancer.pick(this.entry, this.failedKeys !== undefined || ctx.pool.anyDown ? this : undefined);
+    if (ep === undefined || ep instanceof ProxyError) {
+      this.fail(ep ?? new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${this.target.service}.${this.target.namespace}" has no endpoints`));
       return;
     }
     this.endpoint = ep;
     const key = endpointKey(ep);
+    this.routed?.begin(key);
     const ms = ctx.pool.get(key);
     if (ms !== undefined) {
       this.onSession(ms, false);
@@ -103,6 +110,7 @@ export class OutboundExchange {
       (err: unknown) => {
         (this.failedKeys ??= []).push(key);
         this.lastError = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
+        this.routed?.connectFailed(key);
         this.attempt();
       },
     );
@@ -125,6 +133,7 @@ export class OutboundExchange {
       if (reserved) this.ctx.pool.release(ms);
       (this.failedKeys ??= []).push(ms.key);
       this.lastError = misnamed;
+      this.routed?.connectFailed(ms.key);
       this.attempt();
       return;
     }
@@ -144,6 +153,7 @@ export class OutboundExchange {
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
     if (!this.noRequestBody) this.req.pipe(stream);
+    this.routed?.sent(stream);
   }
 
   retryUnsent(cause: unknown): void {
@@ -155,18 +165,21 @@ export class OutboundExchange {
       return;
     }
     this.attempts--;
+    this.routed?.unsent();
     this.attempt();
   }
 
   onResponse(headers: IncomingHttpHeaders, flags: number): void {
     const status = Number(headers[':status']);
     if (status >= 100 && status < 200) return; // interim responses are this hop's business
+    if (this.routed !== undefined && this.routed.onStatus(status)) return;
     this.responded = true;
     const res = this.res;
     if (this.over || res.destroyed) return;
     if (this.ctx.draining) res.shouldKeepAlive = false;
     try {
-      res.writeHead(status, h2ToH1Headers(headers, [], false));
+      const flat = h2ToH1Headers(headers, [], false);
+      res.writeHead(status, this.routed === undefined ? flat : this.routed.editResponse(flat));
     } catch (err) {
       this.stream?.close(h2c.NGHTTP2_CANCEL);
       this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'response headers cannot be relayed', { cause: err }));
@@ -207,6 +220,7 @@ export class OutboundExchange {
       this.retryUnsent(new Error(`stream closed unsent (code ${stream.rstCode})`));
       return;
     }
+    if (this.routed !== undefined && this.routed.onReset()) return;
     this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar reset the request', { message: `stream reset by ${this.ms?.key} (code ${stream.rstCode})` }));
   }
 
@@ -226,6 +240,7 @@ export class OutboundExchange {
     if (err.code === 'WEFT_PROXY_SECURE_NAMING') {
       // counted per miss in onSession
     } else if (err.code === 'WEFT_PROXY_NO_ENDPOINTS') s.outbound_requests_no_endpoints_total++;
+
     else s.outbound_requests_upstream_error_total++;
     if (this.stream !== undefined && !this.stream.destroyed) this.stream.close(h2c.NGHTTP2_CANCEL);
     if (this.ctx.draining) this.res.shouldKeepAlive = false;
@@ -239,6 +254,7 @@ export class OutboundExchange {
 
   finish(): void {
     this.over = true;
+    this.routed?.finish();
     this.ctx.stats.outbound_requests_active--;
     this.ctx.done();
   }
