@@ -97,6 +97,21 @@ describe('timeouts, retries, circuit breaking and outlier detection through the 
     assert.equal((await rig.get('/cb/after')).status, 200);
   });
 
+  test('consistent hashing on a header keeps each user on one endpoint; a ttl cookie is generated and set', async () => {
+    rig.apply(rule('    loadBalancer: { consistentHash: { httpHeaderName: x-user } }') + route(''));
+    for (const user of ['ann', 'bob', 'cy', 'dee']) {
+      const versions = new Set<string>();
+      for (let i = 0; i < 8; i++) versions.add(String((await rig.get(`/h/${i}`, { 'x-user': user })).headers['x-app-version']));
+      assert.equal(versions.size, 1, `${user} went to ${[...versions].join(',')}`);
+    }
+    rig.apply(rule('    loadBalancer: { consistentHash: { httpCookie: { name: affinity, ttl: 60s } } }') + route(''));
+    const first = await rig.get('/c');
+    const setCookie = (first.headers['set-cookie'] ?? []).find((c) => c.startsWith('affinity='));
+    assert.ok(setCookie, `set-cookie ${JSON.stringify(first.headers['set-cookie'])}`);
+    const cookie = setCookie.split(';')[0]!;
+    for (let i = 0; i < 6; i++) assert.equal((await rig.get('/c', { cookie })).headers['x-app-version'], first.headers['x-app-version']);
+  });
+
   test('outlier detection ejects an endpoint answering 500: later requests avoid it', async () => {
     rig.workloads[0]!.behaviour.status = 500;
     rig.apply(rule(`${ROUND_ROBIN}

@@ -15,7 +15,7 @@ import type { SessionPool } from './pool.js';
 import { parseTarget, readTarget, RoundRobin } from './route.js';
 import { createEgressAgent, externalHostOf, forwardExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { openTunnel, type TunnelContext } from './tunnel.js';
-import { headerGetter, routeStep, type TrafficConfig } from './traffic.js';
+import { hashInputOf, headerGetter, routeStep, type TrafficConfig } from './traffic.js';
 import { runStep } from './traffic-h1.js';
 
 /** How often outlier detectors are given the chance to return ejected endpoints. */
@@ -146,7 +146,9 @@ export class OutboundListener {
     const traffic = this.#traffic();
     if (traffic !== undefined) {
       // VirtualService and DestinationRule (traffic.ts); a host they do not concern goes on below.
-      const step = routeStep(traffic, this.#directory, { method: req.method ?? 'GET', target, header: headerGetter(req.headers) }, this.#clock, Math.random);
+      const t = target;
+      const hashInput = () => hashInputOf(req.headers, t.path, { address: req.socket.remoteAddress, port: req.socket.remotePort });
+      const step = routeStep(traffic, this.#directory, { method: req.method ?? 'GET', target, header: headerGetter(req.headers), hashInput }, this.#clock, Math.random);
       if (step.kind !== 'plain') {
         runStep(this.#ctx, step, req, res);
         return;

@@ -22,7 +22,9 @@ import {
   type RetryOutcome,
   type RetryPolicy,
   type RouteTable,
+  type AffinityCookie,
   type EndpointView,
+  type HashInput,
   type ServiceView,
 } from '../../traffic/index.js';
 import type { Clock } from '../../lib/clock.js';
@@ -77,6 +79,8 @@ export interface RoutedRequest {
   readonly method: string;
   readonly target: Target;
   readonly header: HeaderGetter;
+  /** What consistent hashing reads (header, cookie, query, source address); made only for a hashing cluster. */
+  readonly hashInput?: () => HashInput;
 }
 
 const PLAIN: RouteStep = Object.freeze({ kind: 'plain' });
@@ -139,6 +143,7 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
       abort: fault.abort === undefined ? undefined : abortOf(fault.abort),
       random,
       clock,
+      hashInput: cluster.policy.loadBalancer.kind === 'consistent-hash' ? req.hashInput?.() : undefined,
     }),
   };
 }
@@ -187,6 +192,7 @@ interface PlanParts {
   readonly abort: (RouteStep & { kind: 'refuse' }) | undefined;
   readonly random: () => number;
   readonly clock: Clock;
+  readonly hashInput: HashInput | undefined;
 }
 
 /** What one routed request carries through its exchange; it also holds the cluster's circuit breaker slots. */
@@ -202,6 +208,8 @@ export class TrafficPlan {
   readonly #p: PlanParts;
   #requestSlot = false;
   #retrySlots = 0;
+  /** A generated affinity cookie (consistentHash.httpCookie with a ttl) the response sets. */
+  #cookie: AffinityCookie | undefined;
 
   constructor(p: PlanParts) {
     this.#p = p;
@@ -233,8 +241,12 @@ export class TrafficPlan {
   /** The endpoint for the next try, or the refusal when none can take it. */
   pick(avoid: EndpointFilter | undefined): Endpoint | ProxyError {
     const nowMs = this.#p.clock.now();
-    const p = this.cluster.balancer.pick(this.#p.endpoints, avoid === undefined ? { nowMs } : { nowMs, avoid });
-    if (p.kind === 'endpoint') return p.endpoint;
+    const request = this.#p.hashInput;
+    const p = this.cluster.balancer.pick(this.#p.endpoints, { nowMs, ...(avoid === undefined ? {} : { avoid }), ...(request === undefined ? {} : { request }) });
+    if (p.kind === 'endpoint') {
+      this.#cookie = p.cookie;
+      return p.endpoint;
+    }
     if (p.kind === 'passthrough') return new ProxyError('WEFT_PROXY_NO_CLUSTER', `${this.cluster.name}: loadBalancer PASSTHROUGH is not supported for mesh services`);
     return new ProxyError('WEFT_PROXY_NO_ENDPOINTS', p.reason === 'no-endpoints' ? `${this.cluster.name} has no endpoints` : `${this.cluster.name} has no healthy endpoint`);
   }
@@ -279,7 +291,7 @@ export class TrafficPlan {
   }
 
   get editsResponse(): boolean {
-    return this.#p.responseOps.length > 0;
+    return this.#p.responseOps.length > 0 || this.#cookie !== undefined;
   }
 
   /** The route's response header operations, on the flat name/value list written to the app. */
@@ -287,6 +299,7 @@ export class TrafficPlan {
     const pairs: [string, string][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!.toLowerCase(), flat[i + 1]!]);
     for (const ops of this.#p.responseOps) applyOps(pairs, ops);
+    if (this.#cookie !== undefined) pairs.push(['set-cookie', this.#cookie.setCookie]);
     return pairs.flat();
   }
 }
@@ -294,4 +307,38 @@ export class TrafficPlan {
 /** A header getter over node's parsed request headers (repeated values already joined, set-cookie a list). */
 export function headerGetter(headers: IncomingHttpHeaders): HeaderGetter {
   return (name) => headers[name];
+}
+
+/** What consistent hashing reads of a request: its headers, cookies, query and the caller's address. */
+export function hashInputOf(headers: IncomingHttpHeaders, path: string, remote: { address: string | undefined; port: number | undefined }): HashInput {
+  let cookies: Map<string, string> | undefined;
+  let query: URLSearchParams | undefined;
+  const address = remote.address ?? '';
+  return {
+    header: (name) => {
+      const v = headers[name];
+      return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
+    },
+    cookie: (name) => {
+      if (cookies === undefined) {
+        cookies = new Map();
+        const raw = headers.cookie ?? '';
+        // Bounded: at most 256 pairs are read from one Cookie header.
+        for (const part of raw.split(';', 256)) {
+          const eq = part.indexOf('=');
+          if (eq <= 0) continue;
+          const k = part.slice(0, eq).trim();
+          if (!cookies.has(k)) cookies.set(k, part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+        }
+      }
+      return cookies.get(name);
+    },
+    query: (name) => {
+      const q = path.indexOf('?');
+      query ??= new URLSearchParams(q < 0 ? '' : path.slice(q + 1));
+      return query.get(name) ?? undefined;
+    },
+    sourceIp: address,
+    downstreamAddress: `${address}:${remote.port ?? 0}`,
+  };
 }
