@@ -93,7 +93,13 @@ const DEFAULT_PORT = 80;
  * `random` draws the weighted destination and the fault (Math.random in the proxy).
  */
 export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: RoutedRequest, clock: Clock, random: () => number): RouteStep {
-  const resolved = cfg.routes.resolve(req.target.authority, DEFAULT_PORT);
+  let resolved = cfg.routes.resolve(req.target.authority, DEFAULT_PORT);
+  // An authority without a port names a service's only port: between sidecars the port is only
+  // a name (the peer hands the request to its app), so `reviews.default` means its one port.
+  if (resolved.kind === 'unknown-port') {
+    const only = cfg.services.get(resolved.host)?.ports;
+    if (only !== undefined && only.length === 1 && !hasPort(req.target.authority)) resolved = cfg.routes.resolve(`${req.target.authority}:${only[0]!.port}`, DEFAULT_PORT);
+  }
   // Only mesh services are routed here; everything else keeps the listener's own handling.
   if (resolved.kind !== 'service') return PLAIN;
   const decision = cfg.routes.route({ host: resolved.host, port: resolved.port, method: req.method, path: req.target.path, scheme: 'http', authority: req.target.authority, header: req.header });
@@ -146,6 +152,12 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
       hashInput: cluster.policy.loadBalancer.kind === 'consistent-hash' ? req.hashInput?.() : undefined,
     }),
   };
+}
+
+/** Whether an authority names a port (`host:80`, `[::1]:80`), not just a host or an IPv6 literal. */
+function hasPort(authority: string): boolean {
+  const colon = authority.lastIndexOf(':');
+  return colon !== -1 && colon > authority.lastIndexOf(']');
 }
 
 function refuse(code: 'WEFT_PROXY_NO_ROUTE' | 'WEFT_PROXY_NO_CLUSTER', reason: string): RouteStep {

@@ -90,8 +90,10 @@ spec:
     route:
     - destination: {host: reviews}
     retries: {attempts: 3}
+    mirror: {host: ratings}
+    corsPolicy: {allowOrigins: [{exact: 'https://a.example'}]}
 `), 'WA010');
-    assert.deepEqual(f.map((x) => x.path), ['spec.http[0].fault', 'spec.http[0].retries', 'spec.http[0].route']);
+    assert.deepEqual(f.map((x) => x.path), ['spec.http[0].corsPolicy', 'spec.http[0].mirror']);
     assert.ok(f.every((x) => x.severity === 'info' && x.message.startsWith('accepted, not enforced: ')));
   });
 
