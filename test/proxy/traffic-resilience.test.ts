@@ -72,14 +72,21 @@ describe('timeouts, retries, circuit breaking and outlier detection through the 
     });
   }
 
-  test('a request with a body is not retried on a status (its bytes are not kept)', async () => {
+  test('a body up to the retry buffer is sent again on a retry; a larger one is not retried', async () => {
     rig.workloads[0]!.behaviour.status = 503;
-    rig.workloads[1]!.behaviour.status = 503;
     rig.apply(rule(ROUND_ROBIN) + route('    retries: { attempts: 2, retryOn: 5xx }\n'));
     const { httpRequest } = await import('./helpers.js');
-    const r = await httpRequest(rig.outboundPort, { path: '/post', method: 'POST', headers: { host: 'reviews.default:9080' }, body: 'payload' });
-    assert.equal(r.status, 503);
-    assert.equal(rig.workloads.reduce((n, w) => n + w.hits, 0), 1);
+    const post = (body: Buffer) => httpRequest(rig.outboundPort, { path: '/post', method: 'POST', headers: { host: 'reviews.default:9080' }, body });
+    for (let i = 0; i < 4; i++) {
+      const r = await post(Buffer.alloc(10_000, 0x61));
+      assert.equal(r.status, 200);
+      assert.equal((JSON.parse(r.body.toString()) as { bodyBytes: number }).bodyBytes, 10_000);
+    }
+    rig.resetHits();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post(Buffer.alloc(200_000, 0x62))).status);
+    assert.ok(statuses.includes(503), `statuses ${statuses.join(',')}`);
+    assert.equal(rig.workloads.reduce((n, w) => n + w.hits, 0), 4);
   });
 
   test('circuit breaking: http2MaxRequests 1 refuses concurrent requests with 503 UO and x-envoy-overloaded', async () => {

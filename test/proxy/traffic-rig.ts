@@ -41,13 +41,14 @@ export interface TrafficRig {
 
 function startBehavingApp(version: string, behaviour: Behaviour, count: () => void): Promise<Server> {
   const server = createServer((req, res) => {
-    req.resume();
+    let bodyBytes = 0;
+    req.on('data', (c: Buffer) => (bodyBytes += c.length));
     req.on('end', () => {
       count();
       const answer = (): void => {
         if (res.destroyed) return;
         res.writeHead(behaviour.status, { 'content-type': 'application/json', 'x-app-version': version });
-        res.end(JSON.stringify({ version, url: req.url, headers: req.headers }));
+        res.end(JSON.stringify({ version, url: req.url, headers: req.headers, bodyBytes }));
       };
       if (behaviour.delayMs > 0) setTimeout(answer, behaviour.delayMs);
       else answer();

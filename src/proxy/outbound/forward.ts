@@ -152,7 +152,7 @@ export class OutboundExchange {
     stream.on('response', onStreamResponse);
     stream.on('error', onStreamError);
     stream.once('close', onStreamClose);
-    if (!this.noRequestBody) this.req.pipe(stream);
+    if (!this.noRequestBody && this.routed?.replay(stream) !== true) this.req.pipe(stream);
     this.routed?.sent(stream);
   }
 

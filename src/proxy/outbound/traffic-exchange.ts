@@ -9,6 +9,9 @@ import type { OutboundExchange } from './forward.js';
 import type { TrafficPlan } from './traffic.js';
 import type { RetryOutcome } from '../../traffic/index.js';
 
+/** Request bytes kept for a retry, as Envoy's per-request retry buffer: a larger body is not retried once sent. */
+export const RETRY_BUFFER_BYTES = 64 * 1024;
+
 export class RoutedTry {
   readonly #ex: OutboundExchange;
   readonly plan: TrafficPlan;
@@ -18,6 +21,10 @@ export class RoutedTry {
   #routeTimer: NodeJS.Timeout | undefined;
   #tryTimer: NodeJS.Timeout | undefined;
   #backoff: NodeJS.Timeout | undefined;
+  /** The request body as sent so far, while it fits the retry buffer; undefined once it does not. */
+  #body: Buffer[] | undefined;
+  #bodyBytes = 0;
+  #capturing = false;
 
   constructor(ex: OutboundExchange, plan: TrafficPlan) {
     this.#ex = ex;
@@ -45,10 +52,32 @@ export class RoutedTry {
 
   /** The request went out on `stream`: the per-try timeout starts. */
   sent(stream: ClientHttp2Stream): void {
+    const ex = this.#ex;
+    if (!ex.noRequestBody && !this.#capturing) {
+      // Attached right after pipe() in the same tick, so no chunk is missed.
+      this.#capturing = true;
+      this.#body = [];
+      ex.req.on('data', (chunk: Buffer) => this.#keep(chunk));
+    }
     const ms = this.plan.retry.perTryTimeoutMs;
     if (ms === undefined) return;
     clearTimeout(this.#tryTimer);
     this.#tryTimer = setTimeout(() => this.#tryTimedOut(stream), ms);
+  }
+
+  #keep(chunk: Buffer): void {
+    if (this.#body === undefined) return;
+    this.#bodyBytes += chunk.length;
+    if (this.#bodyBytes > RETRY_BUFFER_BYTES) this.#body = undefined;
+    else this.#body.push(chunk);
+  }
+
+  /** Sends the kept body on a retry's stream; false when there is nothing kept (the first try pipes). */
+  replay(stream: ClientHttp2Stream): boolean {
+    if (this.#retries === 0 || this.#body === undefined || !this.#ex.req.readableEnded) return false;
+    for (const chunk of this.#body) stream.write(chunk);
+    stream.end();
+    return true;
   }
 
   /** The stream was never processed by the peer; the exchange resends it on its own terms. */
@@ -93,14 +122,15 @@ export class RoutedTry {
 
   #retry(outcome: RetryOutcome): boolean {
     const ex = this.#ex;
-    // Only a request without a body can be sent again: its bytes are not kept.
-    if (!ex.noRequestBody) return false;
+    // A body is sent again only when all of it was received and kept.
+    if (!ex.noRequestBody && (this.#body === undefined || !ex.req.readableEnded)) return false;
     const wait = this.plan.retryAfter(outcome, this.#retries);
     if (wait === undefined) return false;
     this.#retries++;
     ex.ctx.stats.outbound_requests_retried_total++;
     const stream = ex.stream;
     ex.stream = undefined;
+    if (stream !== undefined && !ex.noRequestBody) ex.req.unpipe(stream);
     if (stream !== undefined && !stream.destroyed) stream.close(h2c.NGHTTP2_CANCEL);
     if (this.#key !== undefined && this.plan.retry.retryIgnorePreviousHosts) (ex.failedKeys ??= []).push(this.#key);
     this.#endTry();
