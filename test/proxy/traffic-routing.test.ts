@@ -60,6 +60,14 @@ describe('VirtualService routing through the sidecar', () => {
     }
   });
 
+  test('an authority without a port names the service\'s only port, so its VirtualService applies', async () => {
+    rig.apply(vs(`
+  - route: [{ destination: { host: reviews, subset: v2 } }]
+`));
+    for (let i = 0; i < 6; i++) assert.equal(versionOf((await rig.get('/np', { host: 'reviews.default' })).body), 'v2');
+    for (let i = 0; i < 6; i++) assert.equal(versionOf((await rig.get('/np', { host: 'reviews.default.svc.cluster.local:9080' })).body), 'v2');
+  });
+
   for (const [w1, lo, hi] of [[90, 80, 97], [50, 35, 65]] as const) {
     test(`traffic shifting ${w1}/${100 - w1} over 200 requests`, async () => {
       rig.apply(vs(`
