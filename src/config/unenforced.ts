@@ -74,7 +74,6 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'VirtualService', path: 'spec.http[*].mirrors', reason: 'traffic mirroring is not supported yet' },
   { kind: 'VirtualService', path: 'spec.http[*].mirrorPercent', reason: 'traffic mirroring is not supported yet' },
   { kind: 'VirtualService', path: 'spec.http[*].mirrorPercentage', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].corsPolicy', reason: 'CORS policies are not applied yet' },
   { kind: 'VirtualService', path: 'spec.http[*].match[*].gateways', reason: NO_GATEWAY },
   { kind: 'VirtualService', path: 'spec.http[*].match[*].statPrefix', reason: 'per-route statistics prefixes are not emitted' },
 

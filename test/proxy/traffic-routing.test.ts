@@ -163,6 +163,35 @@ describe('VirtualService routing through the sidecar', () => {
     assert.equal(rig.workloads.reduce((n, w) => n + w.hits, 0), 1);
   });
 
+  test('CORS: an allowed preflight is answered by the sidecar; an actual request gets the allow headers; another origin\'s preflight is forwarded', async () => {
+    rig.apply(vs(`
+  - corsPolicy:
+      allowOrigins: [{ exact: "https://a.example" }]
+      allowMethods: [GET, POST]
+      allowHeaders: [x-h]
+      exposeHeaders: [x-app-version]
+      maxAge: 3600s
+      allowCredentials: true
+    route: [{ destination: { host: reviews } }]
+`));
+    const { httpRequest } = await import('./helpers.js');
+    const pre = await httpRequest(rig.outboundPort, { path: '/c', method: 'OPTIONS', headers: { host: 'reviews.default:9080', origin: 'https://a.example', 'access-control-request-method': 'POST' } });
+    assert.equal(pre.status, 200);
+    assert.equal(pre.headers['access-control-allow-origin'], 'https://a.example');
+    assert.equal(pre.headers['access-control-allow-methods'], 'GET,POST');
+    assert.equal(pre.headers['access-control-allow-credentials'], 'true');
+    assert.equal(rig.workloads.reduce((n, w) => n + w.hits, 0), 0);
+    const actual = await rig.get('/c', { origin: 'https://a.example' });
+    assert.equal(actual.headers['access-control-allow-origin'], 'https://a.example');
+    assert.equal(actual.headers['access-control-expose-headers'], 'x-app-version');
+    const other = await rig.get('/c', { origin: 'https://evil.example' });
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    const forwarded = await httpRequest(rig.outboundPort, { path: '/c', method: 'OPTIONS', headers: { host: 'reviews.default:9080', origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    assert.equal(forwarded.status, 200);
+    assert.equal(forwarded.headers['access-control-allow-origin'], undefined);
+    assert.equal(rig.workloads.reduce((n, w) => n + w.hits, 0), 3);
+  });
+
   test('hostile input: a huge header value against a regex match, a long path under a regex route, many routes', async () => {
     const routes = Array.from({ length: 500 }, (_, i) => `  - match: [{ uri: { exact: /r${i} } }]\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`).join('');
     rig.apply(vs(`

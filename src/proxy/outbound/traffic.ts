@@ -8,6 +8,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import {
   backoffMs,
   clusterName,
+  corsPreflight,
+  corsResponseHeaders,
   faultDecision,
   outcomeOfStatus,
   pick,
@@ -113,6 +115,14 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
     case 'forward':
       break;
   }
+  // CORS: an allowed preflight is answered here; an actual request's response gets the allow headers.
+  let corsOps: HeaderOps | undefined;
+  if (decision.cors !== undefined) {
+    const pre = corsPreflight(decision.cors, req.method, req.header);
+    if (pre.kind === 'respond') return { kind: 'reply', status: pre.status, headers: pre.headers.map(([n, v]) => [n, v] as const), body: undefined, routeName: decision.routeName };
+    const allow = corsResponseHeaders(decision.cors, req.header);
+    if (allow.length > 0) corsOps = { set: allow, add: [], remove: [] };
+  }
   const dest = pick(decision.destinations, random);
   if (dest === undefined) return refuse('WEFT_PROXY_NO_CLUSTER', `route ${decision.routeName || '(unnamed)'} has no destination with weight`);
   const view = cfg.services.get(dest.host);
@@ -133,6 +143,7 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
   };
   const requestOps = [decision.requestHeaders, dest.headers.request].filter((o) => o.set.length + o.add.length + o.remove.length > 0);
   const responseOps = [decision.responseHeaders, dest.headers.response].filter((o) => o.set.length + o.add.length + o.remove.length > 0);
+  if (corsOps !== undefined) responseOps.push(corsOps);
   return {
     kind: 'forward',
     plan: new TrafficPlan({
