@@ -28,7 +28,6 @@ spec:
 `);
   assert.deepEqual(unenforcedFields(vs), [
     { path: 'spec.tcp', reason: 'TCP routing is not applied yet: the outbound proxy routes HTTP requests; CONNECT tunnels go to the service their target names' },
-    { path: 'spec.http[0].mirror', reason: 'traffic mirroring is not supported yet' },
   ]);
 });
 

@@ -70,10 +70,6 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'VirtualService', path: 'spec.gateways', reason: NO_GATEWAY },
   { kind: 'VirtualService', path: 'spec.tls', reason: `TLS (SNI) routing is not applied yet: ${NO_STREAM_ROUTING}` },
   { kind: 'VirtualService', path: 'spec.tcp', reason: `TCP routing is not applied yet: ${NO_STREAM_ROUTING}` },
-  { kind: 'VirtualService', path: 'spec.http[*].mirror', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirrors', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirrorPercent', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirrorPercentage', reason: 'traffic mirroring is not supported yet' },
   { kind: 'VirtualService', path: 'spec.http[*].match[*].gateways', reason: NO_GATEWAY },
   { kind: 'VirtualService', path: 'spec.http[*].match[*].statPrefix', reason: 'per-route statistics prefixes are not emitted' },
 

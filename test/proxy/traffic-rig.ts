@@ -1,13 +1,13 @@
 // A rig for traffic-management tests through real sidecars: several workloads of `reviews`
 // (each an app behind its own server sidecar, labelled version=v1/v2/...), and a client sidecar
 // whose traffic configuration is compiled from YAML resources, as the sidecar compiles a snapshot.
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { defaultMeshConfigSpec } from '../../src/config/index.js';
 import type { SidecarProxy, TrafficConfig } from '../../src/proxy/index.js';
 import { TrafficCompiler, serviceViews } from '../../src/sidecar/traffic-config.js';
 import { fromYaml } from '../../src/traffic/testing/fixtures.js';
-import { httpRequest, idOf, MemoryLogger, MeshPki, StaticDirectory, type Reply } from './helpers.js';
+import { httpRequest, idOf, MemoryLogger, MeshPki, StaticDirectory, within, type Reply } from './helpers.js';
 
 /** How a workload's app answers: a status, or 200 after holding the response `delayMs`. */
 export interface Behaviour {
@@ -20,6 +20,8 @@ export interface Workload {
   behaviour: Behaviour;
   /** Requests the app received. */
   hits: number;
+  /** Emits 'hit' with the count after each request the app answers. */
+  events: EventEmitter;
   app: Server;
   sidecar: SidecarProxy;
   port: number;
@@ -58,14 +60,27 @@ function startBehavingApp(version: string, behaviour: Behaviour, count: () => vo
   return once(server, 'listening').then(() => server);
 }
 
+/** Resolves once `w` has answered `n` requests since its last reset (event-driven, bounded). */
+export function hitsReach(w: Workload, n: number, ms = 10_000): Promise<void> {
+  if (w.hits >= n) return Promise.resolve();
+  return within(ms, `${n} hits on ${w.version} (have ${w.hits})`, new Promise<void>((resolve) => {
+    const on = (count: number): void => {
+      if (count < n) return;
+      w.events.off('hit', on);
+      resolve();
+    };
+    w.events.on('hit', on);
+  }));
+}
+
 export async function startTrafficRig(versions: string[]): Promise<TrafficRig> {
   const { SidecarProxy } = await import('../../src/proxy/index.js');
   const mesh = await MeshPki.create();
   const directory = new StaticDirectory();
   const workloads: Workload[] = [];
   for (const version of versions) {
-    const wl = { version, behaviour: { status: 200, delayMs: 0 }, hits: 0 } as Workload;
-    wl.app = await startBehavingApp(version, wl.behaviour, () => wl.hits++);
+    const wl = { version, behaviour: { status: 200, delayMs: 0 }, hits: 0, events: new EventEmitter() } as Workload;
+    wl.app = await startBehavingApp(version, wl.behaviour, () => wl.events.emit('hit', ++wl.hits));
     const identity = await mesh.identity('reviews');
     wl.sidecar = new SidecarProxy({ identity, directory, inbound: { host: '127.0.0.1', port: 0 }, app: { host: '127.0.0.1', port: (wl.app.address() as { port: number }).port } });
     wl.port = (await wl.sidecar.start()).inboundPort;

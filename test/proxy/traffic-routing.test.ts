@@ -2,7 +2,7 @@
 // configuration in front of two workloads of reviews (version=v1, v2), each behind its own sidecar.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { startTrafficRig, type TrafficRig } from './traffic-rig.js';
+import { hitsReach, startTrafficRig, type TrafficRig } from './traffic-rig.js';
 
 const SUBSETS = `
 apiVersion: networking.istio.io/v1
@@ -190,6 +190,26 @@ describe('VirtualService routing through the sidecar', () => {
     assert.equal(forwarded.status, 200);
     assert.equal(forwarded.headers['access-control-allow-origin'], undefined);
     assert.equal(rig.workloads.reduce((n, w) => n + w.hits, 0), 3);
+  });
+
+  test('mirroring sends a copy to the mirror destination; its failure does not touch the request', async () => {
+    rig.workloads[1]!.behaviour.status = 500;
+    rig.apply(vs(`
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+    mirror: { host: reviews, subset: v2 }
+    mirrorPercentage: { value: 100 }
+`));
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await rig.get(`/m/${i}`);
+        assert.equal(r.status, 200);
+        assert.equal(versionOf(r.body), 'v1');
+      }
+      await hitsReach(rig.workloads[1]!, 5);
+      assert.equal(rig.workloads[0]!.hits, 5);
+    } finally {
+      rig.workloads[1]!.behaviour.status = 200;
+    }
   });
 
   test('hostile input: a huge header value against a regex match, a long path under a regex route, many routes', async () => {

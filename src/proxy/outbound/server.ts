@@ -150,7 +150,7 @@ export class OutboundListener {
       const hashInput = () => hashInputOf(req.headers, t.path, { address: req.socket.remoteAddress, port: req.socket.remotePort });
       const step = routeStep(traffic, this.#directory, { method: req.method ?? 'GET', target, header: headerGetter(req.headers), hashInput }, this.#clock, Math.random);
       if (step.kind !== 'plain') {
-        runStep(this.#ctx, step, req, res);
+        runStep(this.#ctx, this.#clock, step, req, res);
         return;
       }
     }

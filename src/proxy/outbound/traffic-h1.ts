@@ -4,9 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rescueH1 } from '../rescue.js';
 import { OutboundExchange, type OutboundContext } from './forward.js';
 import type { RouteStep } from './traffic.js';
+import { sendMirror } from './mirror-send.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** Carries out a step other than 'plain'; the request is over for the listener afterwards. */
-export function runStep(ctx: OutboundContext, step: Exclude<RouteStep, { kind: 'plain' }>, req: IncomingMessage, res: ServerResponse): void {
+export function runStep(ctx: OutboundContext, clock: Clock, step: Exclude<RouteStep, { kind: 'plain' }>, req: IncomingMessage, res: ServerResponse): void {
   const over = (): void => {
     ctx.stats.outbound_requests_active--;
     ctx.done();
@@ -37,15 +39,17 @@ export function runStep(ctx: OutboundContext, step: Exclude<RouteStep, { kind: '
       const plan = step.plan;
       const go = (): void => {
         if (plan.abort !== undefined) {
-          runStep(ctx, plan.abort, req, res);
+          runStep(ctx, clock, plan.abort, req, res);
           return;
         }
         const refused = plan.admit();
         if (refused !== undefined) {
-          runStep(ctx, refused, req, res);
+          runStep(ctx, clock, refused, req, res);
           return;
         }
-        new OutboundExchange(ctx, req, res, plan.target, plan.entry, plan).attempt();
+        const ex = new OutboundExchange(ctx, req, res, plan.target, plan.entry, plan);
+        if (plan.mirrors.length > 0 && ex.noRequestBody) for (const m of plan.mirrors) sendMirror(ctx, clock, m, ex.h2Headers);
+        ex.attempt();
       };
       if (plan.delayMs === undefined) {
         go();

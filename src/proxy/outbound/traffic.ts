@@ -11,6 +11,7 @@ import {
   corsPreflight,
   corsResponseHeaders,
   faultDecision,
+  mirrorDecision,
   outcomeOfStatus,
   pick,
   retryDecision,
@@ -34,6 +35,7 @@ import { ProxyError } from '../errors.js';
 import type { RescueOverride } from '../rescue.js';
 import type { Endpoint, ServiceDirectory, ServiceEntry } from '../types.js';
 import type { EndpointFilter, Target } from './route.js';
+import type { MirrorPlan } from './mirror-send.js';
 
 /** One snapshot's traffic configuration compiled for this sidecar (the sidecar builds it). */
 export interface TrafficConfig {
@@ -144,6 +146,7 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
   const requestOps = [decision.requestHeaders, dest.headers.request].filter((o) => o.set.length + o.add.length + o.remove.length > 0);
   const responseOps = [decision.responseHeaders, dest.headers.response].filter((o) => o.set.length + o.add.length + o.remove.length > 0);
   if (corsOps !== undefined) responseOps.push(corsOps);
+  const mirrors = decision.mirrors.length === 0 ? NO_MIRRORS : mirrorPlans(cfg, directory, mirrorDecision(decision.mirrors, random), target, resolved.port, clock);
   return {
     kind: 'forward',
     plan: new TrafficPlan({
@@ -160,9 +163,29 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
       abort: fault.abort === undefined ? undefined : abortOf(fault.abort),
       random,
       clock,
+      mirrors,
       hashInput: cluster.policy.loadBalancer.kind === 'consistent-hash' ? req.hashInput?.() : undefined,
     }),
   };
+}
+
+const NO_MIRRORS: readonly MirrorPlan[] = Object.freeze([]);
+
+/** The mirrors that fired, resolved to clusters; one that cannot be resolved is skipped (a mirror never fails the request). */
+function mirrorPlans(cfg: TrafficConfig, directory: ServiceDirectory, fired: readonly { host: string; subset: string | undefined; port: number | undefined }[], main: Target, requestPort: number, clock: Clock): readonly MirrorPlan[] {
+  if (fired.length === 0) return NO_MIRRORS;
+  const out: MirrorPlan[] = [];
+  for (const m of fired) {
+    const view = cfg.services.get(m.host);
+    const entry = view === undefined ? undefined : directory.lookup(view.name, view.namespace);
+    if (view === undefined || entry === undefined) continue;
+    const subset = cfg.clusters.subsetEndpoints(view, m.subset);
+    if (!subset.ok) continue;
+    const port = m.port ?? requestPort;
+    const cluster = cfg.registry.cluster(clusterName(m.host, m.subset, port), cfg.clusters.policyFor(m.host, m.subset, port), clock.now());
+    out.push({ cluster, endpoints: subset.endpoints, entry: { endpoints: subset.endpoints, identities: entry.identities }, target: { service: view.name, namespace: view.namespace, authority: main.authority, path: main.path } });
+  }
+  return out;
 }
 
 /** Whether an authority names a port (`host:80`, `[::1]:80`), not just a host or an IPv6 literal. */
@@ -216,6 +239,7 @@ interface PlanParts {
   readonly random: () => number;
   readonly clock: Clock;
   readonly hashInput: HashInput | undefined;
+  readonly mirrors: readonly MirrorPlan[];
 }
 
 /** What one routed request carries through its exchange; it also holds the cluster's circuit breaker slots. */
@@ -228,6 +252,8 @@ export class TrafficPlan {
   readonly delayMs: number | undefined;
   /** A fault abort drawn together with a delay: answered once the delay is over. */
   readonly abort: (RouteStep & { kind: 'refuse' }) | undefined;
+  /** Mirrors that fired for this request (copies sent fire-and-forget). */
+  readonly mirrors: readonly MirrorPlan[];
   readonly #p: PlanParts;
   #requestSlot = false;
   #retrySlots = 0;
@@ -243,6 +269,7 @@ export class TrafficPlan {
     this.retry = p.retry;
     this.delayMs = p.delayMs;
     this.abort = p.abort;
+    this.mirrors = p.mirrors;
   }
 
   /** Takes the cluster's request slot (`http2MaxRequests`); a refusal to answer when it is full. */

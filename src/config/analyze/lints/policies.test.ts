@@ -92,8 +92,10 @@ spec:
     retries: {attempts: 3}
     mirror: {host: ratings}
     corsPolicy: {allowOrigins: [{exact: 'https://a.example'}]}
+  tcp:
+  - route: [{destination: {host: reviews}}]
 `), 'WA010');
-    assert.deepEqual(f.map((x) => x.path), ['spec.http[0].mirror']);
+    assert.deepEqual(f.map((x) => x.path), ['spec.tcp']);
     assert.ok(f.every((x) => x.severity === 'info' && x.message.startsWith('accepted, not enforced: ')));
   });
 
