@@ -89,6 +89,8 @@ export interface RoutedRequest {
 
 const PLAIN: RouteStep = Object.freeze({ kind: 'plain' });
 const OVERLOADED: RescueOverride = Object.freeze({ headers: ['x-envoy-overloaded', 'true'] });
+/** Retries of one request, whatever `attempts` says (validation allows 2^31): a bound on a retry storm. */
+export const MAX_RETRIES_PER_REQUEST = 10;
 /** The first outbound port is 80 when the app does not name one, as an HTTP client means. */
 const DEFAULT_PORT = 80;
 
@@ -322,7 +324,7 @@ export class TrafficPlan {
    * the cluster's retry budget (`maxRetries`). The delay to wait first, or undefined: no retry.
    */
   retryAfter(outcome: RetryOutcome, retriesSoFar: number): number | undefined {
-    if (!retryDecision(this.retry, outcome, retriesSoFar).retry) return undefined;
+    if (retriesSoFar >= MAX_RETRIES_PER_REQUEST || !retryDecision(this.retry, outcome, retriesSoFar).retry) return undefined;
     if (this.cluster.breaker.tryAcquire('retry') === 'overflow') return undefined;
     this.#retrySlots++;
     return backoffMs(this.retry, retriesSoFar + 1, this.#p.random);
