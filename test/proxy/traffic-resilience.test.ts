@@ -50,6 +50,20 @@ describe('timeouts, retries, circuit breaking and outlier detection through the 
     assert.match(String(r.headers['x-weft-proxy-error']), /^UT WEFT_PROXY_UPSTREAM_TIMEOUT: upstream request timeout \(route timeout 200 ms\)/);
   });
 
+  test('a per-try timeout moves the request to another endpoint; without a retry left it is 504 UT', async () => {
+    rig.workloads[0]!.behaviour.delayMs = 3_000;
+    rig.apply(rule(ROUND_ROBIN) + route('    retries: { attempts: 2, perTryTimeout: 300ms, retryOn: 5xx }\n'));
+    for (let i = 0; i < 4; i++) {
+      const r = await rig.get(`/pt/${i}`);
+      assert.equal(r.status, 200, `request ${i}`);
+      assert.equal(r.headers['x-app-version'], 'v2');
+    }
+    rig.workloads[1]!.behaviour.delayMs = 3_000;
+    const r = await rig.get('/pt/all-slow');
+    assert.equal(r.status, 504);
+    assert.match(String(r.headers['x-weft-proxy-error']), /^UT WEFT_PROXY_UPSTREAM_TIMEOUT: upstream request timeout \(per-try timeout 300 ms\)/);
+  });
+
   test('a 503 is not retried by default', async () => {
     rig.workloads[0]!.behaviour.status = 503;
     rig.apply(rule(ROUND_ROBIN) + route(''));
