@@ -12,7 +12,7 @@ import { systemClock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { startAdmin } from './admin.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
-import { TrafficCompiler } from './traffic-config.js';
+import { TrafficCompiler, trafficStats } from './traffic-config.js';
 import type { TrafficConfig } from '../proxy/index.js';
 import { SidecarStateDir } from './state-dir.js';
 
@@ -176,7 +176,7 @@ export class Sidecar {
       const admin = await startAdmin(this.#opts.admin.host, this.#opts.admin.port, {
         ready: () => this.agent.svid !== undefined && this.#hasSnapshot,
         certs: () => this.#certs(),
-        stats: () => this.#proxy!.stats(),
+        stats: () => ({ ...this.#proxy!.stats(), ...trafficStats(this.traffic) }),
         rotations: () => this.agent.rotations,
         certNotAfter: () => this.agent.svid?.notAfter.getTime(),
         config: () => ({

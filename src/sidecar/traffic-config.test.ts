@@ -4,7 +4,7 @@ import type { ServiceMessage } from '../api/control-plane-api.js';
 import { defaultMeshConfigSpec } from '../config/index.js';
 import { clusterName } from '../traffic/index.js';
 import { fromYaml } from '../traffic/testing/fixtures.js';
-import { serviceViews, TrafficCompiler } from './traffic-config.js';
+import { serviceViews, TrafficCompiler, trafficStats } from './traffic-config.js';
 
 const REVIEWS: ServiceMessage = {
   name: 'reviews',
@@ -71,5 +71,24 @@ spec:
     const a = state('ROUND_ROBIN');
     assert.equal(state('ROUND_ROBIN').balancer, a.balancer);
     assert.notEqual(state('RANDOM').balancer, a.balancer);
+  });
+
+  test('trafficStats totals the clusters\' ejections and breaker overflows, with every name present before any configuration', () => {
+    const empty = trafficStats(undefined);
+    assert.ok(Object.values(empty).every((v) => v === 0));
+    const c = new TrafficCompiler({ namespace: 'default', labels: {} }, logger());
+    const cfg = c.compile({ version: 1, mesh: defaultMeshConfigSpec(), resources: fromYaml(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec: { host: reviews, trafficPolicy: { connectionPool: { http: { http2MaxRequests: 1 } } } }
+`), services: serviceViews([REVIEWS]) });
+    const host = 'reviews.default.svc.cluster.local';
+    const st = cfg.registry.cluster(clusterName(host, undefined, 9080), cfg.clusters.policyFor(host, undefined, 9080), 0);
+    assert.equal(st.breaker.tryAcquire('request'), 'ok');
+    assert.equal(st.breaker.tryAcquire('request'), 'overflow');
+    const s = trafficStats(cfg);
+    assert.deepEqual(Object.keys(s), Object.keys(empty));
+    assert.equal(s.traffic_clusters, 1);
+    assert.equal(s.traffic_breaker_request_overflows_total, 1);
   });
 });

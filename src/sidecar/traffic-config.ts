@@ -76,3 +76,29 @@ export class TrafficCompiler {
     return this.compile({ version: snapshot.version, mesh: prepared.mesh, resources: prepared.resources, services: serviceViews(snapshot.services) });
   }
 }
+
+/**
+ * Totals over the sidecar's destination clusters for `/stats` (per-cluster names do not fit a
+ * metric name): clusters with state, outlier ejections (ever, now, refused by
+ * maxEjectionPercent) and circuit breaker overflows per resource.
+ */
+export function trafficStats(cfg: TrafficConfig | undefined): Record<string, number> {
+  const out = {
+    traffic_clusters: 0,
+    traffic_outlier_ejections_total: 0,
+    traffic_outlier_ejections_active: 0,
+    traffic_outlier_ejections_overflow_total: 0,
+    traffic_breaker_request_overflows_total: 0,
+    traffic_breaker_retry_overflows_total: 0,
+  };
+  if (cfg === undefined) return out;
+  for (const c of cfg.registry.stats()) {
+    out.traffic_clusters++;
+    out.traffic_outlier_ejections_total += c.outlier?.ejectionsTotal ?? 0;
+    out.traffic_outlier_ejections_active += c.outlier?.ejectionsActive ?? 0;
+    out.traffic_outlier_ejections_overflow_total += c.outlier?.ejectionsOverflow ?? 0;
+    out.traffic_breaker_request_overflows_total += c.breaker.overflows.request;
+    out.traffic_breaker_retry_overflows_total += c.breaker.overflows.retry;
+  }
+  return out;
+}
