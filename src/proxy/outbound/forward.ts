@@ -240,7 +240,6 @@ export class OutboundExchange {
     if (err.code === 'WEFT_PROXY_SECURE_NAMING') {
       // counted per miss in onSession
     } else if (err.code === 'WEFT_PROXY_NO_ENDPOINTS') s.outbound_requests_no_endpoints_total++;
-
     else s.outbound_requests_upstream_error_total++;
     if (this.stream !== undefined && !this.stream.destroyed) this.stream.close(h2c.NGHTTP2_CANCEL);
     if (this.ctx.draining) this.res.shouldKeepAlive = false;
