@@ -137,7 +137,7 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
   if (!subset.ok) return refuse('WEFT_PROXY_NO_CLUSTER', subset.message);
   const policy = cfg.clusters.policyFor(dest.host, dest.subset, dest.port);
   const cluster = cfg.registry.cluster(clusterName(dest.host, dest.subset, dest.port), policy, clock.now());
-  const fault = faultDecision(decision.fault, random);
+  const fault = decision.fault === undefined ? NO_FAULT : faultDecision(decision.fault, random);
   if (fault.abort !== undefined && fault.delayMs === undefined) return abortOf(fault.abort);
   const target: Target = {
     service: view.name,
@@ -145,9 +145,8 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
     authority: dest.headers.authority ?? decision.authority ?? req.target.authority,
     path: decision.path ?? req.target.path,
   };
-  const requestOps = [decision.requestHeaders, dest.headers.request].filter((o) => o.set.length + o.add.length + o.remove.length > 0);
-  const responseOps = [decision.responseHeaders, dest.headers.response].filter((o) => o.set.length + o.add.length + o.remove.length > 0);
-  if (corsOps !== undefined) responseOps.push(corsOps);
+  const requestOps = opsList(decision.requestHeaders, dest.headers.request, undefined);
+  const responseOps = opsList(decision.responseHeaders, dest.headers.response, corsOps);
   const mirrors = decision.mirrors.length === 0 ? NO_MIRRORS : mirrorPlans(cfg, directory, mirrorDecision(decision.mirrors, random), target, resolved.port, clock);
   return {
     kind: 'forward',
@@ -172,6 +171,16 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
 }
 
 const NO_MIRRORS: readonly MirrorPlan[] = Object.freeze([]);
+const NO_OPS: readonly HeaderOps[] = Object.freeze([]);
+const NO_FAULT = Object.freeze({ delayMs: undefined, abort: undefined });
+
+const hasOps = (o: HeaderOps | undefined): o is HeaderOps => o !== undefined && o.set.length + o.add.length + o.remove.length > 0;
+
+/** The non-empty header operations in order; a shared empty list for the common case of none. */
+function opsList(a: HeaderOps, b: HeaderOps, c: HeaderOps | undefined): readonly HeaderOps[] {
+  if (!hasOps(a) && !hasOps(b) && !hasOps(c)) return NO_OPS;
+  return [a, b, c].filter(hasOps);
+}
 
 /** The mirrors that fired, resolved to clusters; one that cannot be resolved is skipped (a mirror never fails the request). */
 function mirrorPlans(cfg: TrafficConfig, directory: ServiceDirectory, fired: readonly { host: string; subset: string | undefined; port: number | undefined }[], main: Target, requestPort: number, clock: Clock): readonly MirrorPlan[] {
