@@ -21,9 +21,32 @@ export interface UnenforcedField {
 
 const NO_WAYPOINTS = 'targetRef policies apply to waypoints and gateways; weft sidecars ignore them, as Istio sidecars do';
 const NO_GATEWAY = 'the weft gateway is not built yet';
-const NO_CLIENT_POLICY = 'outbound traffic policies (load balancing, pools, outlier detection, client TLS) are not applied yet';
+const NO_CLIENT_TLS = 'the sidecar originates its own mutual TLS to mesh services; client TLS settings are not applied yet';
+const NO_LOCALITY = 'locality load balancing is not applied yet: endpoints carry their localities, but the outbound proxy balances without priorities';
+const NO_TCP_POOL = 'the sidecar keeps its own pool of HTTP/2 sessions per endpoint; connection-level limits and timeouts are not applied yet';
+const NO_H2_TUNING = 'HTTP/2 session settings towards mesh endpoints are the sidecar\'s own';
+const NO_STREAM_ROUTING = 'the outbound proxy routes HTTP requests; CONNECT tunnels go to the service their target names';
 const NO_K8S = 'weft has no Kubernetes garbage collector or finalizers';
-const NO_HTTP_ROUTING = 'HTTP routing is not applied yet: a request goes to the service its Host names, round robin over all its endpoints';
+
+/** What the sidecar does not apply of a DestinationRule traffic policy at `at`; the rest (balancing, outlier detection, request limits) it applies. */
+function clientPolicyRules(at: string): UnenforcedRule[] {
+  const rules: UnenforcedRule[] = [
+    { kind: 'DestinationRule', path: `${at}.tls`, reason: NO_CLIENT_TLS },
+    { kind: 'DestinationRule', path: `${at}.loadBalancer.localityLbSetting`, reason: NO_LOCALITY },
+    { kind: 'DestinationRule', path: `${at}.loadBalancer.zoneAwareLbSetting`, reason: NO_LOCALITY },
+    { kind: 'DestinationRule', path: `${at}.loadBalancer.warmupDurationSecs`, reason: 'slow start is not applied yet' },
+    { kind: 'DestinationRule', path: `${at}.loadBalancer.warmup`, reason: 'slow start is not applied yet' },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.tcp`, reason: NO_TCP_POOL },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.http1MaxPendingRequests`, reason: 'requests are never queued for a connection: over http2MaxRequests they are refused at once' },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.maxRequestsPerConnection`, reason: NO_TCP_POOL },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.idleTimeout`, reason: NO_TCP_POOL },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.h2UpgradePolicy`, reason: 'mesh traffic is always HTTP/2 between sidecars' },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.useClientProtocol`, reason: 'mesh traffic is always HTTP/2 between sidecars' },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.maxConcurrentStreams`, reason: NO_H2_TUNING },
+    { kind: 'DestinationRule', path: `${at}.connectionPool.http.http2KeepAlive`, reason: NO_H2_TUNING },
+  ];
+  return rules;
+}
 
 export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: '*', path: 'metadata.finalizers', reason: NO_K8S },
@@ -36,29 +59,17 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'AuthorizationPolicy', path: 'spec.targetRef', reason: NO_WAYPOINTS },
   { kind: 'AuthorizationPolicy', path: 'spec.targetRefs', reason: NO_WAYPOINTS },
 
-  { kind: 'DestinationRule', path: 'spec.trafficPolicy', reason: NO_CLIENT_POLICY },
-  { kind: 'DestinationRule', path: 'spec.subsets[*].trafficPolicy', reason: NO_CLIENT_POLICY },
-  { kind: 'DestinationRule', path: 'spec.subsets', reason: 'subsets take effect only through VirtualService routes, which are not applied yet' },
-  { kind: 'DestinationRule', path: 'spec.workloadSelector', reason: 'DestinationRules apply to every client in scope; per-workload selection is not supported yet' },
+  ...clientPolicyRules('spec.trafficPolicy'),
+  ...clientPolicyRules('spec.trafficPolicy.portLevelSettings[*]'),
+  ...clientPolicyRules('spec.subsets[*].trafficPolicy'),
+  ...clientPolicyRules('spec.subsets[*].trafficPolicy.portLevelSettings[*]'),
+  { kind: 'DestinationRule', path: 'spec.trafficPolicy.tunnel', reason: 'HTTP CONNECT/POST tunnelling to a destination is not supported yet' },
+  { kind: 'DestinationRule', path: 'spec.trafficPolicy.proxyProtocol', reason: 'PROXY protocol towards a destination is not supported yet' },
+  { kind: 'DestinationRule', path: 'spec.trafficPolicy.retryBudget', reason: 'retry budgets are not applied yet: connectionPool.http.maxRetries bounds retries' },
 
   { kind: 'VirtualService', path: 'spec.gateways', reason: NO_GATEWAY },
-  { kind: 'VirtualService', path: 'spec.http[*].match', reason: NO_HTTP_ROUTING },
-  { kind: 'VirtualService', path: 'spec.http[*].route', reason: NO_HTTP_ROUTING },
-  { kind: 'VirtualService', path: 'spec.http[*].redirect', reason: NO_HTTP_ROUTING },
-  { kind: 'VirtualService', path: 'spec.http[*].directResponse', reason: NO_HTTP_ROUTING },
-  { kind: 'VirtualService', path: 'spec.http[*].rewrite', reason: NO_HTTP_ROUTING },
-  { kind: 'VirtualService', path: 'spec.http[*].timeout', reason: 'per-route timeouts are not applied yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].headers', reason: 'per-route header changes are not applied yet' },
-  { kind: 'VirtualService', path: 'spec.tls', reason: 'TLS (SNI) routing is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.tcp', reason: 'TCP routing is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].retries', reason: 'per-route retry policies are not applied yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].fault', reason: 'fault injection is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirror', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirrors', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirrorPercent', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].mirrorPercentage', reason: 'traffic mirroring is not supported yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].corsPolicy', reason: 'CORS policies are not applied yet' },
-  { kind: 'VirtualService', path: 'spec.http[*].delegate', reason: 'VirtualService delegation is not supported yet' },
+  { kind: 'VirtualService', path: 'spec.tls', reason: `TLS (SNI) routing is not applied yet: ${NO_STREAM_ROUTING}` },
+  { kind: 'VirtualService', path: 'spec.tcp', reason: `TCP routing is not applied yet: ${NO_STREAM_ROUTING}` },
   { kind: 'VirtualService', path: 'spec.http[*].match[*].gateways', reason: NO_GATEWAY },
   { kind: 'VirtualService', path: 'spec.http[*].match[*].statPrefix', reason: 'per-route statistics prefixes are not emitted' },
 

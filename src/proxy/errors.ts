@@ -17,6 +17,11 @@ export const PROXY_ERROR_CODES = [
   'WEFT_PROXY_DNS_FAILED',
   'WEFT_PROXY_DEADLINE_EXCEEDED',
   'WEFT_PROXY_UPGRADE_FAILED',
+  'WEFT_PROXY_NO_ROUTE',
+  'WEFT_PROXY_NO_CLUSTER',
+  'WEFT_PROXY_OVERFLOW',
+  'WEFT_PROXY_UPSTREAM_TIMEOUT',
+  'WEFT_PROXY_FAULT_ABORT',
 ] as const;
 
 export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
@@ -52,6 +57,16 @@ export const RESPONSE_FLAG_OF: Readonly<Record<ProxyErrorCode, ResponseFlag>> = 
   WEFT_PROXY_DEADLINE_EXCEEDED: 'UT',
   // A 101 for another protocol, or one nobody asked for: Envoy's upstream protocol error.
   WEFT_PROXY_UPGRADE_FAILED: 'UPE',
+  // A VirtualService matched nothing, or its route cannot be run.
+  WEFT_PROXY_NO_ROUTE: 'NR',
+  // The route's destination (service, subset) does not exist: Envoy's cluster not found.
+  WEFT_PROXY_NO_CLUSTER: 'NC',
+  // A DestinationRule connectionPool limit (circuit breaker) is reached.
+  WEFT_PROXY_OVERFLOW: 'UO',
+  // The route timeout (retries included) or the last per-try timeout passed.
+  WEFT_PROXY_UPSTREAM_TIMEOUT: 'UT',
+  // A VirtualService fault aborted the request.
+  WEFT_PROXY_FAULT_ABORT: 'FI',
 };
 
 /**

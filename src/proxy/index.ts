@@ -22,6 +22,7 @@ export type { AppProtocol, Endpoint, HostPort, InboundPort, ServiceDirectory, Se
 export { PROXY_ERROR_CODES, ProxyError, RESPONSE_FLAGS, RESPONSE_FLAG_OF, type ProxyErrorCode, type ResponseFlag } from './errors.js';
 export { PROXY_ERROR_HEADER, responseFlagOf } from './rescue.js';
 export { ProxyStats } from './stats.js';
+export { ActiveRequests, type TrafficConfig } from './outbound/traffic.js';
 export { inboundRefusedChannel, sessionOpenedChannel, type InboundRefusedMessage } from './diagnostics.js';
 
 // === SidecarProxy ===
@@ -75,7 +76,7 @@ export class SidecarProxy {
     this.#outbound =
       opts.outbound === undefined
         ? undefined
-        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits, maxStreamsPerSession: opts.maxStreamsPerSession, keepaliveIntervalMs: opts.keepaliveIntervalMs, outboundTrafficPolicy: opts.outboundTrafficPolicy });
+        : new OutboundListener({ directory: opts.directory, pool: this.#pool, stats: this.#stats, logger: this.#logger, clusterDomain: opts.clusterDomain ?? 'svc.cluster.local', emitErrorHeaders, clock: this.#clock, limits: opts.limits, maxStreamsPerSession: opts.maxStreamsPerSession, keepaliveIntervalMs: opts.keepaliveIntervalMs, outboundTrafficPolicy: opts.outboundTrafficPolicy, traffic: opts.traffic });
   }
 
   /** Binds the listeners (port 0 picks a free one) and resolves with the bound ports. */

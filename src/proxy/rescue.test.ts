@@ -21,6 +21,11 @@ describe('rescue', () => {
       WEFT_PROXY_DNS_FAILED: 503,
       WEFT_PROXY_DEADLINE_EXCEEDED: 504,
       WEFT_PROXY_UPGRADE_FAILED: 502,
+      WEFT_PROXY_NO_ROUTE: 404,
+      WEFT_PROXY_NO_CLUSTER: 503,
+      WEFT_PROXY_OVERFLOW: 503,
+      WEFT_PROXY_UPSTREAM_TIMEOUT: 504,
+      WEFT_PROXY_FAULT_ABORT: 503,
     };
     assert.deepEqual(Object.keys(expected).sort(), [...PROXY_ERROR_CODES].sort());
     for (const code of PROXY_ERROR_CODES) {
@@ -54,6 +59,11 @@ describe('rescue', () => {
       WEFT_PROXY_DNS_FAILED: 'DF',
       WEFT_PROXY_DEADLINE_EXCEEDED: 'UT',
       WEFT_PROXY_UPGRADE_FAILED: 'UPE',
+      WEFT_PROXY_NO_ROUTE: 'NR',
+      WEFT_PROXY_NO_CLUSTER: 'NC',
+      WEFT_PROXY_OVERFLOW: 'UO',
+      WEFT_PROXY_UPSTREAM_TIMEOUT: 'UT',
+      WEFT_PROXY_FAULT_ABORT: 'FI',
     };
     for (const code of PROXY_ERROR_CODES) {
       const r = rescue(new ProxyError(code, 'short reason'));

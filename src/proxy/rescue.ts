@@ -25,6 +25,12 @@ const STATUS: Record<ProxyErrorCode, number> = {
   WEFT_PROXY_EGRESS_BLOCKED: 502,
   WEFT_PROXY_DNS_FAILED: 503,
   WEFT_PROXY_UPGRADE_FAILED: 502,
+  WEFT_PROXY_NO_ROUTE: 404,
+  WEFT_PROXY_NO_CLUSTER: 503,
+  WEFT_PROXY_OVERFLOW: 503,
+  WEFT_PROXY_UPSTREAM_TIMEOUT: 504,
+  // The configured abort status replaces it (see rescueH1's `override`).
+  WEFT_PROXY_FAULT_ABORT: 503,
   // Refused peers get their connection closed, never an HTTP answer; kept for completeness.
   WEFT_PROXY_PEER_REFUSED: 403,
   WEFT_PROXY_DEADLINE_EXCEEDED: 504,
@@ -38,6 +44,13 @@ export interface Rescued {
   readonly flag: ResponseFlag;
   readonly reason: string;
   readonly body: string;
+}
+
+/** What a routed answer changes in a rescue: the status a fault abort configures, headers such as `x-envoy-overloaded`. */
+export interface RescueOverride {
+  readonly status?: number;
+  /** Name, value, name, value... */
+  readonly headers?: readonly string[];
 }
 
 /** Status, code and client-safe reason of anything thrown on the request path. */
@@ -58,8 +71,9 @@ export function responseFlagOf(value: string): ResponseFlag | undefined {
 }
 
 /** Rescue on the outbound listener (HTTP/1.1 to the app). A response already begun is cut instead. */
-export function rescueH1(res: ServerResponse, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>, stats: ProxyStats): void {
-  const r = rescue(err);
+export function rescueH1(res: ServerResponse, err: unknown, logger: Logger, emitHeader: boolean, fields: Record<string, unknown>, stats: ProxyStats, override?: RescueOverride): void {
+  const base = rescue(err);
+  const r = override?.status === undefined ? base : { ...base, status: override.status };
   log(logger, 'outbound', r, err, fields);
   stats.countFlag(r.flag);
   if (res.headersSent) {
@@ -68,6 +82,7 @@ export function rescueH1(res: ServerResponse, err: unknown, logger: Logger, emit
   }
   const headers: string[] = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(r.body))];
   if (emitHeader) headers.push(PROXY_ERROR_HEADER, proxyErrorValue(r));
+  if (override?.headers !== undefined) headers.push(...override.headers);
   res.writeHead(r.status, headers);
   res.end(r.body);
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import type { InboundPolicy } from './inbound/authorize.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { TrafficConfig } from './outbound/traffic.js';
 
 /** What the sidecar is: its X.509-SVID, key and the trust anchors of its trust domain. */
 export interface SidecarIdentity {
@@ -101,6 +102,8 @@ export interface SidecarProxyOptions {
   policy?: () => InboundPolicy | undefined;
   /** MeshConfig's outboundTrafficPolicy.mode in force, read per request to a host outside the mesh (absent: ALLOW_ANY, Istio's default). */
   outboundTrafficPolicy?: () => 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** The VirtualService/DestinationRule configuration in force, read per outbound request (absent: every request goes to its service, round robin). */
+  traffic?: () => TrafficConfig | undefined;
   /** Cap and handshake deadline of each listener (inbound, outbound); defaults: 4096 and 10 s. */
   limits?: ConnectionLimits;
   /** Streams a peer may open at once on one inbound session (default 1000). */

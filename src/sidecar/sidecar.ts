@@ -14,6 +14,8 @@ import { selectProtocol } from '../registry/index.js';
 import { startAdmin } from './admin.js';
 import { AppHealth, DEFAULT_APP_HEALTH, type AppHealthSettings } from './app-health.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
+import { TrafficCompiler, trafficStats } from './traffic-config.js';
+import type { TrafficConfig } from '../proxy/index.js';
 import { SidecarStateDir } from './state-dir.js';
 
 export interface HostPort {
@@ -87,6 +89,9 @@ export class Sidecar {
   /** The configuration in force (the last snapshot accepted). */
   config: PreparedConfig;
   readonly #state: SidecarStateDir | undefined;
+  readonly #trafficCompiler: TrafficCompiler;
+  /** VirtualServices and DestinationRules of the last accepted snapshot, compiled for this workload. */
+  traffic: TrafficConfig | undefined;
   #hasSnapshot = false;
   readonly #jwks: JwksResolver;
   #configSource: 'none' | 'control-plane' | 'disk' = 'none';
@@ -111,6 +116,7 @@ export class Sidecar {
     });
     this.#jwks = new JwksResolver({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
+    this.#trafficCompiler = new TrafficCompiler({ namespace: opts.namespace, labels: opts.labels, locality: opts.locality }, opts.logger);
     this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
     this.agent = new SidecarAgent({
       controlPlane: opts.controlPlane,
@@ -129,8 +135,10 @@ export class Sidecar {
   /** Puts a snapshot in force once it validates; throws (the agent NACKs) when it does not. */
   #accept(snapshot: MeshSnapshot, save: boolean): void {
     let prepared: PreparedConfig;
+    let traffic: TrafficConfig;
     try {
       prepared = prepareConfig(snapshot, this.#workload());
+      traffic = this.#trafficCompiler.compileSnapshot(snapshot, prepared);
     } catch (err) {
       this.#lastNack = { version: snapshot.version, reason: (err as Error).message };
       throw err;
@@ -139,6 +147,7 @@ export class Sidecar {
     this.#opts.redactor?.add({ params: snapshot.tokenParams ?? [], cookies: snapshot.tokenCookies ?? [], headers: snapshot.tokenHeaders ?? [] });
     this.directory.update(snapshot);
     this.config = prepared;
+    this.traffic = traffic;
     this.#revoked = snapshot.revokedSerials ?? [];
     this.#proxy?.updateRevocations(this.#revoked);
     // Keys of the rules now in force are fetched ahead of the first request; others are dropped.
@@ -179,6 +188,7 @@ export class Sidecar {
       ports: this.#ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
       outbound: this.#opts.outbound,
       policy: () => this.config.inbound,
+      traffic: () => this.traffic,
       outboundTrafficPolicy: () => this.config.mesh.outboundTrafficPolicy.mode,
       limits: this.#opts.limits,
       maxStreamsPerSession: this.#opts.maxStreamsPerSession,
@@ -194,7 +204,7 @@ export class Sidecar {
       const admin = await startAdmin(this.#opts.admin.host, this.#opts.admin.port, {
         ready: () => this.#notReady() ?? true,
         certs: () => this.#certs(),
-        stats: () => this.#proxy!.stats(),
+        stats: () => ({ ...this.#proxy!.stats(), ...trafficStats(this.traffic) }),
         rotations: () => this.agent.rotations,
         certNotAfter: () => this.agent.svid?.notAfter.getTime(),
         config: () => ({

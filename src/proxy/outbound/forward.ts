@@ -14,6 +14,8 @@ import type { Endpoint, ServiceEntry } from '../types.js';
 import { endpointKey, type MeshSession, type SessionPool } from './pool.js';
 import type { RoundRobin, Target } from './route.js';
 import { secureNamingError } from './secure-naming.js';
+import type { TrafficPlan } from './traffic.js';
+import { RoutedTry } from './traffic-exchange.js';
 
 const kExchange = Symbol('weft.outbound.exchange');
 type Tagged = { [kExchange]?: OutboundExchange };
@@ -68,8 +70,10 @@ export class OutboundExchange {
   failedKeys: string[] | undefined;
   responded = false;
   over = false;
+  /** Set when a VirtualService/DestinationRule routed the request (traffic-exchange.ts carries it out). */
+  readonly routed: RoutedTry | undefined;
 
-  constructor(ctx: OutboundContext, req: IncomingMessage, res: ServerResponse, target: Target, entry: ServiceEntry) {
+  constructor(ctx: OutboundContext, req: IncomingMessage, res: ServerResponse, target: Target, entry: ServiceEntry, plan?: TrafficPlan) {
     this.ctx = ctx;
     this.req = req;
     this.res = res;
@@ -84,12 +88,14 @@ export class OutboundExchange {
     // Only `100-continue` gets here (the listener's 'checkContinue'); Node answers any other
     // expectation 417 itself. The app's own 100 or final answer decides whether the body comes.
     this.expectContinue = h.expect !== undefined;
+    plan?.editRequest(h);
     this.h2Headers = h;
     const length = req.headers['content-length'];
     this.chunked = req.headers['transfer-encoding'] !== undefined;
     this.noRequestBody = !this.chunked && (length === undefined || length === '0');
     (res as Tagged)[kExchange] = this;
     res.once('close', onResClose);
+    this.routed = plan === undefined ? undefined : new RoutedTry(this, plan);
   }
 
   /** Picks the next endpoint and sends on its session, opening one if needed. */
@@ -101,7 +107,11 @@ export class OutboundExchange {
       return;
     }
     this.attempts++;
-    const ep = ctx.balancer.pick(this.entry, this.failedKeys !== undefined || ctx.pool.anyDown ? this : undefined);
+    const ep = this.routed !== undefined ? this.routed.pick() : ctx.balancer.pick(this.entry, this.failedKeys !== undefined || ctx.pool.anyDown ? this : undefined);
+    if (ep instanceof ProxyError) {
+      this.fail(ep);
+      return;
+    }
     if (ep === undefined) {
       const none = this.entry.endpoints.length === 0;
       this.fail(new ProxyError('WEFT_PROXY_NO_ENDPOINTS', none ? `service "${this.target.service}.${this.target.namespace}" has no endpoints` : 'no healthy upstream', { message: `service "${this.target.service}.${this.target.namespace}": none of its ${this.entry.endpoints.length} endpoints is healthy` }));
@@ -109,6 +119,7 @@ export class OutboundExchange {
     }
     this.endpoint = ep;
     const key = endpointKey(ep);
+    this.routed?.begin(key);
     const ms = ctx.pool.get(key);
     if (ms !== undefined) {
       this.onSession(ms, false);
@@ -119,6 +130,7 @@ export class OutboundExchange {
       (err: unknown) => {
         (this.failedKeys ??= []).push(key);
         this.lastError = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
+        this.routed?.connectFailed(key);
         this.attempt();
       },
     );
@@ -141,6 +153,7 @@ export class OutboundExchange {
       if (reserved) this.ctx.pool.release(ms);
       (this.failedKeys ??= []).push(ms.key);
       this.lastError = misnamed;
+      this.routed?.connectFailed(ms.key);
       this.attempt();
       return;
     }
@@ -161,7 +174,8 @@ export class OutboundExchange {
     stream.once('close', onStreamClose);
     if (this.chunked) stream.once('wantTrailers', onWantTrailers);
     if (this.expectContinue) stream.once('continue', onStreamContinue);
-    if (!this.noRequestBody) this.req.pipe(stream);
+    if (!this.noRequestBody && this.routed?.replay(stream) !== true) this.req.pipe(stream);
+    this.routed?.sent(stream);
   }
 
   retryUnsent(cause: unknown): void {
@@ -173,12 +187,14 @@ export class OutboundExchange {
       return;
     }
     this.attempts--;
+    this.routed?.unsent();
     this.attempt();
   }
 
   onResponse(headers: IncomingHttpHeaders, flags: number): void {
     const status = Number(headers[':status']);
     if (status >= 100 && status < 200) return; // interim responses are this hop's business
+    if (this.routed !== undefined && this.routed.onStatus(status)) return;
     this.responded = true;
     const res = this.res;
     if (this.over || res.destroyed) return;
@@ -186,7 +202,8 @@ export class OutboundExchange {
     // Node refuses a Trailer announcement on a response it will not chunk; its trailers could not follow.
     if (headers.trailer !== undefined && (status === 204 || status === 304 || this.req.method === 'HEAD' || headers['content-length'] !== undefined)) headers = { ...headers, trailer: undefined };
     try {
-      res.writeHead(status, h2ToH1Headers(headers, [], false));
+      const flat = h2ToH1Headers(headers, [], false);
+      res.writeHead(status, this.routed === undefined ? flat : this.routed.editResponse(flat));
     } catch (err) {
       this.stream?.close(h2c.NGHTTP2_CANCEL);
       this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'response headers cannot be relayed', { cause: err }));
@@ -268,6 +285,7 @@ export class OutboundExchange {
       this.retryUnsent(new Error(`stream closed unsent (code ${stream.rstCode})`));
       return;
     }
+    if (this.routed !== undefined && this.routed.onReset()) return;
     this.fail(new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar reset the request', { message: `stream reset by ${this.ms?.key} (code ${stream.rstCode})` }));
   }
 
@@ -300,6 +318,7 @@ export class OutboundExchange {
 
   finish(): void {
     this.over = true;
+    this.routed?.finish();
     this.ctx.stats.outbound_requests_active--;
     this.ctx.done();
   }

@@ -18,6 +18,11 @@ import { checkServicePort, parseTarget, readTarget, RoundRobin } from './route.j
 import { createEgressAgent, externalHostOf, forwardExternal, type EgressContext, type OutboundTrafficMode } from './egress.js';
 import { openTunnel, type TunnelContext } from './tunnel.js';
 import { openUpgrade } from './upgrade.js';
+import { hashInputOf, headerGetter, routeStep, type TrafficConfig } from './traffic.js';
+import { runStep } from './traffic-h1.js';
+
+/** How often outlier detectors are given the chance to return ejected endpoints. */
+const OUTLIER_TICK_MS = 1_000;
 
 // === OutboundListener ===
 
@@ -35,6 +40,9 @@ export class OutboundListener {
   readonly #egress: EgressContext;
   readonly #egressMode: () => OutboundTrafficMode;
   #onIdle: (() => void) | undefined;
+  readonly #traffic: () => TrafficConfig | undefined;
+  readonly #clock: Clock;
+  readonly #ticker: NodeJS.Timeout | undefined;
   /** Called once when a request to an external host is over. */
   readonly #external = (): void => {
     this.#stats.outbound_requests_active--;
@@ -56,8 +64,13 @@ export class OutboundListener {
     maxStreamsPerSession?: number;
     keepaliveIntervalMs?: number;
     outboundTrafficPolicy?: () => OutboundTrafficMode;
+    traffic?: () => TrafficConfig | undefined;
   }) {
     this.#directory = opts.directory;
+    this.#clock = opts.clock;
+    const traffic = opts.traffic;
+    this.#traffic = traffic ?? (() => undefined);
+    this.#ticker = traffic === undefined ? undefined : setInterval(() => traffic()?.registry.tick(opts.clock.now()), OUTLIER_TICK_MS).unref();
     this.#clusterSuffix = `.${opts.clusterDomain}`;
     this.#stats = opts.stats;
     this.#logger = opts.logger;
@@ -155,6 +168,7 @@ export class OutboundListener {
    */
   async drain(deadline: Promise<void>): Promise<void> {
     this.#ctx.draining = true;
+    clearInterval(this.#ticker);
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
     this.#server.close();
     this.#server.closeIdleConnections();
@@ -202,6 +216,17 @@ export class OutboundListener {
       rescueH1(res, err, this.#logger, this.#emitErrorHeaders, { method: req.method, url: req.url, host: req.headers.host }, stats);
       this.#ctx.done();
       return;
+    }
+    const traffic = this.#traffic();
+    if (traffic !== undefined) {
+      // VirtualService and DestinationRule (traffic.ts); a host they do not concern goes on below.
+      const t = target;
+      const hashInput = () => hashInputOf(req.headers, t.path, { address: req.socket.remoteAddress, port: req.socket.remotePort });
+      const step = routeStep(traffic, this.#directory, { method: req.method ?? 'GET', target, header: headerGetter(req.headers), hashInput }, this.#clock, Math.random);
+      if (step.kind !== 'plain') {
+        runStep(this.#ctx, this.#clock, step, req, res);
+        return;
+      }
     }
     new OutboundExchange(this.#ctx, req, res, target, entry).attempt();
   }

@@ -90,8 +90,12 @@ spec:
     route:
     - destination: {host: reviews}
     retries: {attempts: 3}
+    mirror: {host: ratings}
+    corsPolicy: {allowOrigins: [{exact: 'https://a.example'}]}
+  tcp:
+  - route: [{destination: {host: reviews}}]
 `), 'WA010');
-    assert.deepEqual(f.map((x) => x.path), ['spec.http[0].fault', 'spec.http[0].retries', 'spec.http[0].route']);
+    assert.deepEqual(f.map((x) => x.path), ['spec.tcp']);
     assert.ok(f.every((x) => x.severity === 'info' && x.message.startsWith('accepted, not enforced: ')));
   });
 
