@@ -3,7 +3,7 @@
 export type { JwtAttributes, RequestAttributes } from './attributes.js';
 export { compilePolicies, type AuthzAction, type CompiledPolicies, type CompiledPolicy, type CompileInput, type ConsideredPolicy } from './compile.js';
 export type { CompileProblem } from './compile-rule.js';
-export { evaluate, withoutPathParameters, type ConditionReport, type Decision, type DecisionReason, type DryRunResult, type RuleMatch } from './evaluate.js';
+export { applyCustomResult, evaluate, withoutPathParameters, type CustomCheck, type CustomResult, type ConditionReport, type Decision, type DecisionReason, type DryRunResult, type RuleMatch } from './evaluate.js';
 export { decisionToJson, describeCondition, explainDecision, explainMtls, type DecisionJson } from './explain.js';
 export { normalizePath, type NormalizedPath, type NormalizeOptions, type PathNormalization, type PathRejection } from './normalize-path.js';
 export { resolveMtlsMode } from './resolve-mtls.js';
