@@ -13,3 +13,4 @@ export { expandPrincipal, trustDomainSet } from './trust-domains.js';
 export { cidrMatcher, parseAddress } from './ip-match.js';
 export { decidedHeaderView, isSidecarOwnedHeader, SIDECAR_OWNED_HEADERS, SIDECAR_OWNED_PREFIXES } from './owned-headers.js';
 export { FIELD_JOINER } from './compile-rule.js';
+export * from './ext-authz/index.js';

@@ -19,6 +19,7 @@ export type { Endpoint, HostPort, ServiceDirectory, ServiceEntry, SidecarIdentit
 export { PROXY_ERROR_CODES, ProxyError, RESPONSE_FLAGS, RESPONSE_FLAG_OF, type ProxyErrorCode, type ResponseFlag } from './errors.js';
 export { PROXY_ERROR_HEADER, responseFlagOf } from './rescue.js';
 export { ProxyStats } from './stats.js';
+export * from './ext-authz/index.js';
 export { inboundRefusedChannel, sessionOpenedChannel, type InboundRefusedMessage } from './diagnostics.js';
 
 // === SidecarProxy ===

@@ -8,6 +8,7 @@ import type { MeshSnapshot } from '../api/control-plane-api.js';
 import { tokenLocationNames } from '../config/index.js';
 import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity } from './active-config.js';
 import { JwksResolver } from '../proxy/jwks/index.js';
+import { ExtAuthz } from '../proxy/index.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { startAdmin } from './admin.js';
@@ -72,6 +73,7 @@ export class Sidecar {
   readonly #state: SidecarStateDir | undefined;
   #hasSnapshot = false;
   readonly #jwks: JwksResolver;
+  readonly #extAuthz: ExtAuthz;
   #configSource: 'none' | 'control-plane' | 'disk' = 'none';
   #lastNack: { version: number; reason: string } | undefined;
   #proxy: SidecarProxy | undefined;
@@ -83,6 +85,7 @@ export class Sidecar {
   constructor(opts: SidecarOptions) {
     this.#opts = opts;
     this.#jwks = new JwksResolver({ logger: opts.logger });
+    this.#extAuthz = new ExtAuthz({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
     this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
     this.agent = new SidecarAgent({
@@ -96,7 +99,7 @@ export class Sidecar {
   }
 
   #workload(): WorkloadIdentity {
-    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#opts.app.port, keys: { resolver: this.#jwks, now: () => systemClock.now() } };
+    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#opts.app.port, keys: { resolver: this.#jwks, now: () => systemClock.now() }, extAuthz: this.#extAuthz };
   }
 
   /** Puts a snapshot in force once it validates; throws (the agent NACKs) when it does not. */
@@ -166,7 +169,7 @@ export class Sidecar {
       const admin = await startAdmin(this.#opts.admin.host, this.#opts.admin.port, {
         ready: () => this.agent.svid !== undefined && this.#hasSnapshot,
         certs: () => this.#certs(),
-        stats: () => this.#proxy!.stats(),
+        stats: () => ({ ...this.#proxy!.stats(), ...this.#extAuthz.stats() }),
         rotations: () => this.agent.rotations,
         certNotAfter: () => this.agent.svid?.notAfter.getTime(),
         config: () => ({
@@ -204,6 +207,7 @@ export class Sidecar {
     await this.agent.stop({ deregister: true });
     await new Promise((r) => setTimeout(r, this.#opts.drainDelayMs ?? 1_000));
     await this.#proxy?.drain(this.#opts.drainTimeoutMs ?? 10_000);
+    this.#extAuthz.close();
     await new Promise<void>((resolve) => (this.#admin ? this.#admin.close(() => resolve()) : resolve()));
     logger.log('info', 'sidecar.stopped', {});
   }

@@ -72,7 +72,7 @@ export class InboundForwarder {
     }
     if (policy === undefined) return this.#forward(stream, read.request, flags, conn);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger);
+    const verdict = authorizeRequest(policy, read.request, facts, this.app.port, this.stats, this.logger, stream);
     if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn);
     verdict.then(
       (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn)),
