@@ -179,6 +179,7 @@ export class Sidecar {
           services: this.directory.serviceCount,
           lastNack: this.#lastNack ?? null,
           controlPlaneConnected: this.agent.connected,
+          extAuthz: this.#extAuthz.providers(),
         }),
       }, { logger, limits: this.#opts.limits });
       this.#admin = admin.server;

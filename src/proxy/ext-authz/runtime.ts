@@ -161,31 +161,18 @@ export class ExtAuthz {
     r.close();
   }
 
-  /** Counters by name: totals, then per provider (`{provider="..."}`), for the sidecar's /stats. */
+  /** Totals over every provider, by counter name, for the sidecar's /stats (fixed names: Prometheus metrics are registered once). */
   stats(): Record<string, number> {
     const t = { ...this.#retired };
-    const out: Record<string, number> = {};
-    for (const [name, { runtime: r }] of this.#live) {
+    for (const { runtime: r } of this.#live.values()) {
       const c = r.counters;
-      const per = { allowed: c.allowed, denied: c.denied, errors: c.errors, failed_open: c.failedOpen };
-      for (const [k, v] of Object.entries(per)) out[`ext_authz_${k}_total{provider="${name}"}`] = v;
       t.allowed += c.allowed;
       t.denied += c.denied;
       t.errors += c.errors;
       t.failedOpen += c.failedOpen;
-      if (r.cache !== undefined) {
-        const k = r.cache.counters;
-        Object.assign(out, {
-          [`ext_authz_cache_hits_total{provider="${name}"}`]: k.hits,
-          [`ext_authz_cache_misses_total{provider="${name}"}`]: k.misses,
-          [`ext_authz_cache_evictions_total{provider="${name}"}`]: k.evictions,
-          [`ext_authz_cache_entries{provider="${name}"}`]: k.entries,
-          [`ext_authz_cache_bytes{provider="${name}"}`]: k.bytes,
-        });
-        t.hits += k.hits;
-        t.misses += k.misses;
-        t.evictions += k.evictions;
-      }
+      t.hits += r.cache?.counters.hits ?? 0;
+      t.misses += r.cache?.counters.misses ?? 0;
+      t.evictions += r.cache?.counters.evictions ?? 0;
     }
     return {
       ext_authz_allowed_total: t.allowed,
@@ -195,8 +182,17 @@ export class ExtAuthz {
       ext_authz_cache_hits_total: t.hits,
       ext_authz_cache_misses_total: t.misses,
       ext_authz_cache_evictions_total: t.evictions,
-      ...out,
     };
+  }
+
+  /** The counters of each provider in force (answers, and its cache when it has one), by provider name. */
+  providers(): Record<string, ProviderCounters & { cache?: { hits: number; misses: number; evictions: number; entries: number; bytes: number } }> {
+    const out: Record<string, ProviderCounters & { cache?: { hits: number; misses: number; evictions: number; entries: number; bytes: number } }> = {};
+    for (const [name, { runtime: r }] of this.#live) {
+      const k = r.cache?.counters;
+      out[name] = { ...r.counters, ...(k === undefined ? {} : { cache: { hits: k.hits, misses: k.misses, evictions: k.evictions, entries: k.entries, bytes: k.bytes } }) };
+    }
+    return out;
   }
 
   close(): void {
