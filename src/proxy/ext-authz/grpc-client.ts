@@ -57,7 +57,8 @@ export class GrpcAuthzClient {
 
   check(request: { attributes: Record<string, unknown> }, jwtOutputs: readonly string[]): Promise<ProviderAnswer> {
     return new Promise((resolve, reject) => {
-      const deadline = Date.now() + this.#provider.timeoutMs;
+      // A wall-clock deadline whatever clock the sidecar runs on (a frozen test clock included).
+      const deadline = performance.timeOrigin + performance.now() + this.#provider.timeoutMs;
       (this.#client as unknown as { Check: (req: unknown, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: CheckResponseMessage) => void) => void }).Check(
         request,
         new Metadata(),
