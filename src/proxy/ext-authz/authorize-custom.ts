@@ -37,7 +37,9 @@ export interface CustomVerdict {
 }
 
 function deny(input: CustomInput, decision: Decision, code: ExtAuthzErrorCode, status: number, reason: string, headers: readonly (readonly [string, string])[], body: string): CustomVerdict {
-  const all = [...headers, [PROXY_ERROR_HEADER, `${EXT_AUTHZ_FLAG} ${code}: ${reason}`] as const];
+  // The reason may quote a provider's error text: printable ASCII only, bounded, in a header.
+  const safe = reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300).trim();
+  const all = [...headers, [PROXY_ERROR_HEADER, `${EXT_AUTHZ_FLAG} ${code}: ${safe}`] as const];
   if (!all.some(([k]) => k === 'content-type')) all.push(['content-type', 'text/plain']);
   input.down?.respond(status, all, body);
   return { decision, verdict: { allow: false, status, body, answered: input.down !== undefined } };

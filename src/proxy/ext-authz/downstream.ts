@@ -33,7 +33,11 @@ export function h2Downstream(stream: ServerHttp2Stream): Downstream {
         stream.respond(out);
       } catch {
         // A header HTTP/2 refuses: answer without the provider's headers rather than not at all.
-        stream.respond({ ':status': status, 'content-length': Buffer.byteLength(body), [PROXY_ERROR_HEADER]: headerValue(headers) });
+        try {
+          stream.respond({ ':status': status, 'content-length': Buffer.byteLength(body), [PROXY_ERROR_HEADER]: headerValue(headers) });
+        } catch {
+          stream.respond({ ':status': status, 'content-length': Buffer.byteLength(body) });
+        }
       }
       stream.end(body);
     },
@@ -53,7 +57,11 @@ export function h1Downstream(req: IncomingMessage, res: ServerResponse): Downstr
       try {
         res.writeHead(status, flat);
       } catch {
-        res.writeHead(status, ['content-length', String(Buffer.byteLength(body)), PROXY_ERROR_HEADER, headerValue(headers)]);
+        try {
+          res.writeHead(status, ['content-length', String(Buffer.byteLength(body)), PROXY_ERROR_HEADER, headerValue(headers)]);
+        } catch {
+          res.writeHead(status, ['content-length', String(Buffer.byteLength(body))]);
+        }
       }
       res.end(body);
     },
