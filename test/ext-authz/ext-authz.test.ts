@@ -132,6 +132,15 @@ for (const kind of ['http', 'grpc'] as const) {
       assert.equal((await x.send('/upload', { method: 'POST', body: 'no password here' })).status, 403);
     });
 
+    test('ok/includeRequestBodyInCheck with an empty body, with or without a length, still forwards', async () => {
+      x.use([provider({ includeRequestBodyInCheck: { maxRequestBytes: 64 } })], custom(name));
+      const a = await x.send('/public/empty', { method: 'POST', body: '' });
+      assert.equal(a.status, 200, a.body.toString());
+      const b = await x.send('/public/chunked', { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, body: '' });
+      assert.equal(b.status, 200, b.body.toString());
+      assert.equal(x.rig.app.seen.at(-1)!.bodyBytes, 0);
+    });
+
     test('fail/a body over maxRequestBytes without allowPartialMessage is 413, ahead of failOpen', async () => {
       x.use([provider({ failOpen: true, includeRequestBodyInCheck: { maxRequestBytes: 16 } })], custom(name));
       const n = seen().length;

@@ -70,7 +70,8 @@ export async function checkCustom(input: CustomInput): Promise<CustomVerdict> {
   }
   const p = runtime.provider;
   let body: CheckInput['body'];
-  if (p.body !== undefined && input.down !== undefined) {
+  const length = request.fields['content-length'];
+  if (p.body !== undefined && input.down !== undefined && length !== '0') {
     const read = await readBodyForCheck(input.down, p.body.maxRequestBytes, Math.min(p.timeoutMs, BODY_WAIT_CAP_MS));
     if (read.kind === 'aborted') return { decision: applyCustomResult(decision, { allowed: false, error: true, status: 400, reason: 'the client went away' }), verdict: { allow: false, status: 400, body: '', answered: true } };
     if (read.kind === 'timeout') {
@@ -84,7 +85,6 @@ export async function checkCustom(input: CustomInput): Promise<CustomVerdict> {
     }
     if (read.kind === 'ok') body = { bytes: read.bytes, partial: read.partial };
   }
-  const length = request.fields['content-length'];
   const check: CheckInput = {
     method: request.method,
     target: request.target,

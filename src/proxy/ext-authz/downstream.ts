@@ -12,6 +12,8 @@ export interface Downstream {
   readonly body: Readable;
   /** True when the request has no body at all (END_STREAM on its headers, or no body on HTTP/1.1). */
   readonly empty: boolean;
+  /** HTTP/2: 'end' must be seen again by whoever reads the body next (see readBodyForCheck). */
+  readonly replayEnd?: boolean;
   respond(status: number, headers: readonly (readonly [string, string])[], body: string): void;
 }
 
@@ -20,6 +22,7 @@ export function h2Downstream(stream: ServerHttp2Stream): Downstream {
     kind: 'downstream',
     body: stream,
     empty: stream.endAfterHeaders,
+    replayEnd: true,
     respond(status, headers, body) {
       if (stream.destroyed || stream.headersSent) return;
       const out: Record<string, string | string[] | number> = {};
@@ -87,12 +90,36 @@ function endReceived(s: Readable): boolean {
 }
 
 /**
+ * An empty body that ended: Node's HTTP/2 reads the end with read(0) as it arrives, so 'end' is
+ * emitted before forwarding listens for it and nothing can be put back to hold it. The one who
+ * listens next (the forwarder, a moment later) is given it again.
+ */
+function replayEnd(s: Readable): void {
+  const onListener = (event: string | symbol): void => {
+    if (event !== 'end') return;
+    s.off('newListener', onListener);
+    // Only an 'end' already gone by is given again; one still to come reaches the listener itself.
+    if (!s.readableEnded) return;
+    setImmediate(() => {
+      if (!s.destroyed && s.listenerCount('end') > 0) s.emit('end');
+    });
+  };
+  s.on('newListener', onListener);
+}
+
+/**
  * Reads the body up to `max` bytes (or to its end) without letting 'end' be emitted, then puts
  * every byte read back at the front of the stream: forwarding later reads the body whole.
  */
 export function readBodyForCheck(down: Downstream, max: number, timeoutMs: number): Promise<BodyRead> {
-  if (down.empty) return Promise.resolve({ kind: 'ok', bytes: Buffer.alloc(0), partial: false });
   const s = down.body;
+  // Already ended with nothing buffered: attaching 'readable' now would make Node emit 'end'
+  // before forwarding listens for it.
+  if (down.empty) return Promise.resolve({ kind: 'ok', bytes: Buffer.alloc(0), partial: false });
+  if (endReceived(s) && s.readableLength === 0) {
+    if (down.replayEnd === true) replayEnd(s);
+    return Promise.resolve({ kind: 'ok', bytes: Buffer.alloc(0), partial: false });
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -105,6 +132,7 @@ export function readBodyForCheck(down: Downstream, max: number, timeoutMs: numbe
       s.off('close', onClose);
       s.off('error', onClose);
       if (chunks.length > 0 && r.kind !== 'aborted' && !s.destroyed) s.unshift(Buffer.concat(chunks));
+      else if (r.kind === 'ok' && down.replayEnd === true) replayEnd(s);
       resolve(r);
     };
     const onReadable = (): void => {
