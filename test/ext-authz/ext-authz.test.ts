@@ -198,6 +198,20 @@ for (const kind of ['http', 'grpc'] as const) {
 }
 
 describe('providers and policies', () => {
+  test('ok/plaintext client: the provider\'s headersToDownstreamOnAllow reach the response; a denial carries its answer', async () => {
+    x.use([HTTP(x.authz.httpPort)], custom('authz-http'), { plaintext: true });
+    const r = await x.sendPlain('/public/x', { 'x-user': 'alice' });
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(r.headers['x-authz-note'], 'seen');
+    assert.equal(x.rig.app.seen.at(-1)!.headers['x-authz-user'], 'alice');
+    const d = await x.sendPlain('/secure/admin/x');
+    assert.equal(d.status, 451);
+    assert.equal(d.headers['x-authz-reason'], 'admin-area');
+    assert.equal(d.body.toString(), 'admins only\n');
+    const check = x.authz.seen.http.at(-1)!;
+    assert.equal(check.path, '/check/secure/admin/x');
+  });
+
   test('fail/an unknown provider fails closed, and the denial says why', async () => {
     x.use([], custom('nowhere'));
     const r = await x.send('/public/x');

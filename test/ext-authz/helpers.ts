@@ -35,7 +35,9 @@ export interface ExtRig {
   ext: ExtAuthz;
   logger: MemoryLogger;
   /** Puts CUSTOM policies (YAML) and providers in force on the serving sidecar. */
-  use(providers: ExtensionProvider[], yaml: string): InboundPolicy;
+  use(providers: ExtensionProvider[], yaml: string, opts?: { plaintext?: boolean }): InboundPolicy;
+  /** A plaintext HTTP/1.1 request straight to the serving sidecar's inbound port (PERMISSIVE). */
+  sendPlain(path: string, headers?: Record<string, string>): Promise<Reply>;
   /** A request through the client sidecar: the reply with its headers. */
   send(path: string, opts?: { method?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<Reply>;
   close(): Promise<void>;
@@ -52,18 +54,19 @@ export async function startExtRig(): Promise<ExtRig> {
     authz: server,
     ext,
     logger,
-    use(providers, yaml) {
+    use(providers, yaml, opts = {}) {
       // The same YAML is the same stored resources (same resourceVersion), as an unchanged snapshot.
       const resources = parsed.get(yaml) ?? fromYaml(yaml);
       parsed.set(yaml, resources);
       const mesh = { ...defaultMeshConfigSpec(), extensionProviders: providers };
       const compiled = compilePolicies({ mesh, workload: WORKLOAD, resources });
-      const policy: InboundPolicy = { compiled, normalization: 'BASE', acceptPlaintext: false, extAuthz: ext.prepare(providerUses(compiled, resources)) };
+      const policy: InboundPolicy = { compiled, normalization: 'BASE', acceptPlaintext: opts.plaintext === true, extAuthz: ext.prepare(providerUses(compiled, resources)) };
       rig.use(policy);
       return policy;
     },
     send: (path, opts = {}) =>
       httpRequest(rig.outboundPort, { path, method: opts.method ?? 'GET', headers: { host: AUTHORITY, ...(opts.headers ?? {}) }, ...(opts.body === undefined ? {} : { body: opts.body }) }),
+    sendPlain: (path, headers = {}) => httpRequest(rig.serverPort, { path, headers: { host: AUTHORITY, ...headers } }),
     close: async () => {
       ext.close();
       await server.close();
