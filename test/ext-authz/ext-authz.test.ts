@@ -54,6 +54,7 @@ for (const kind of ['http', 'grpc'] as const) {
       assert.match(String(r.headers['x-weft-proxy-error']), /^UAEX WEFT_EXTAUTHZ_DENIED: denied by provider "authz-(http|grpc)"$/);
       assert.equal(x.rig.app.seen.length, before);
       assert.ok(x.logger.find('inbound.ext_authz.denied').some((l) => l.fields.provider === name && l.fields.responseFlags === 'UAEX'));
+      assert.ok((x.rig.serverStats().local_replies_uaex_total ?? 0) > 0);
     });
 
     test('fail/default deny of the provider: 403 with its body', async () => {

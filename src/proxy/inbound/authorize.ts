@@ -159,6 +159,8 @@ function authorizeDecided(
       report(c.decision, attributes, conn, logger);
       if (c.decision.allow) return { allow: true, request: c.request ?? request, ...(c.responseHeaders === undefined ? {} : { responseHeaders: c.responseHeaders }) };
       stats.inbound_requests_denied_total++;
+      // The sidecar's own answer at the CUSTOM stage: counted as local_replies_uaex_total.
+      if (c.verdict !== undefined) stats.countFlag('UAEX');
       return c.verdict ?? DENIED;
     });
   }
