@@ -9,6 +9,7 @@ export * from './ca/index.js';
 export { REGISTRY_ERROR_CODES } from './registry/errors.js';
 export { AGENT_ERROR_CODES } from './agent/errors.js';
 export { PROXY_ERROR_CODES } from './proxy/errors.js';
+export { EXTAUTHZ_ERROR_CODES } from './proxy/ext-authz/errors.js';
 export { ADMIN_ERROR_CODES } from './controlplane/admin/errors.js';
 export { DISCOVERY_ERROR_CODES } from './controlplane/discovery/errors.js';
 export * from './config/index.js';

@@ -12,6 +12,7 @@ import type { PathNormalization } from './normalize-path.js';
 import { composePeerAuthentication, type MtlsMode, type PeerAuthenticationLevels, type PolicyRef } from './peer-authentication.js';
 import { selectionOf, type Workload } from './select-workload.js';
 import { trustDomainSet } from './trust-domains.js';
+import { compileProvider, type CompiledProvider } from './ext-authz/provider.js';
 
 export type AuthzAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 
@@ -21,8 +22,10 @@ export interface CompiledPolicy {
   /** The action as written. */
   readonly action: AuthzAction;
   readonly dryRun: boolean;
-  /** Why the policy denies what its rules match (CUSTOM without an authorizer) or everything (it could not be compiled). */
+  /** Why the policy denies what its rules match (CUSTOM without a usable provider) or everything (it could not be compiled). */
   readonly failClosed?: string;
+  /** CUSTOM: the extension provider its rules send requests to (set only when it is usable). */
+  readonly provider?: string;
   readonly problems: readonly CompileProblem[];
   readonly http: readonly CompiledRule[];
   readonly tcp: readonly CompiledRule[];
@@ -50,8 +53,12 @@ export interface CompiledPolicies {
   /** The local trust domain, then its aliases. */
   readonly trustDomains: readonly string[];
   readonly pathNormalization: PathNormalization;
-  /** CUSTOM policies (and every policy that failed closed) come first, then DENY... */
+  /** Policies that deny what they match although not written as DENY (CUSTOM without a usable provider, or not compilable): first. */
   readonly custom: PolicySet;
+  /** CUSTOM policies with a usable provider: a match sends the request to the provider before DENY and ALLOW. */
+  readonly customCheck: PolicySet;
+  /** The providers the CUSTOM policies of customCheck name, by name. */
+  readonly providers: ReadonlyMap<string, CompiledProvider>;
   readonly deny: PolicySet;
   readonly allow: PolicySet;
   readonly audit: PolicySet;
@@ -107,16 +114,41 @@ function compilePolicy(p: StoredResource<AuthorizationPolicy>, mesh: MeshConfigS
   let tcp = variants.map((v) => v.tcp).filter((r): r is CompiledRule => r !== null);
   const httpOnlyRules = variants.flatMap((v, i) => (v.tcp === null ? [i] : []));
   let failClosed: string | undefined;
+  let providerName: string | undefined;
   if (action === 'CUSTOM') {
     const name = p.spec.provider?.name;
     const provider = mesh.extensionProviders?.find((x) => x.name === name);
-    failClosed = provider === undefined
-      ? `CUSTOM provider ${JSON.stringify(name ?? '')} is not in MeshConfig extensionProviders, so requests its rules match are denied`
-      : `weft has no external authorizer client yet, so requests its rules match are denied (provider ${JSON.stringify(name)})`;
+    const unusable = provider === undefined ? undefined : compileProvider(provider).unusable;
+    if (provider === undefined) failClosed = `CUSTOM provider ${JSON.stringify(name ?? '')} is not in MeshConfig extensionProviders, so requests its rules match are denied`;
+    else if (unusable !== undefined) failClosed = `${unusable}, so requests its rules match are denied`;
+    else providerName = name;
     // Istio never sends TCP to an HTTP authorizer (only envoyExtAuthzGrpc checks connections).
     if (provider?.envoyExtAuthzHttp !== undefined) tcp = [];
   }
-  return { ref, action, dryRun, ...(failClosed === undefined ? {} : { failClosed }), problems, http, tcp, httpOnlyRules };
+  return { ref, action, dryRun, ...(failClosed === undefined ? {} : { failClosed }), ...(providerName === undefined ? {} : { provider: providerName }), problems, http, tcp, httpOnlyRules };
+}
+
+/**
+ * The providers of the workload's CUSTOM policies. Istio allows one provider per workload (unless
+ * istiod runs with PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS): with two, every CUSTOM policy
+ * becomes a deny of what it matches. weft does the same, with the reason.
+ */
+function customProviders(lists: { custom: CompiledPolicy[]; customCheck: CompiledPolicy[] }, considered: ConsideredPolicy[], mesh: MeshConfigSpec): Map<string, CompiledProvider> {
+  const names = [...new Set(lists.customCheck.map((p) => p.provider!))].sort();
+  if (names.length > 1) {
+    const reason = `CUSTOM policies of this workload name ${names.length} providers (${names.map((n) => JSON.stringify(n)).join(', ')}); Istio allows one per workload, so requests their rules match are denied`;
+    for (const p of lists.customCheck.splice(0)) {
+      const rest: { -readonly [K in keyof CompiledPolicy]: CompiledPolicy[K] } = { ...p, failClosed: reason };
+      delete rest.provider;
+      lists.custom.push(rest);
+      const at = considered.findIndex((c) => c.ref.namespace === p.ref.namespace && c.ref.name === p.ref.name);
+      if (at !== -1) considered[at] = { ref: p.ref, status: 'fail-closed', reason };
+    }
+    return new Map();
+  }
+  const out = new Map<string, CompiledProvider>();
+  for (const name of names) out.set(name, compileProvider(mesh.extensionProviders!.find((x) => x.name === name)!));
+  return out;
 }
 
 function set(policies: CompiledPolicy[]): PolicySet {
@@ -133,8 +165,8 @@ export function compilePolicies(input: CompileInput): CompiledPolicies {
   const { mesh, workload } = input;
   const rootNamespace = mesh.rootNamespace ?? 'istio-system';
   const trustDomains = trustDomainSet(mesh.trustDomain, mesh.trustDomainAliases);
-  const lists: Record<'custom' | 'deny' | 'allow' | 'audit' | 'dryRunDeny' | 'dryRunAllow', CompiledPolicy[]> = {
-    custom: [], deny: [], allow: [], audit: [], dryRunDeny: [], dryRunAllow: [],
+  const lists: Record<'custom' | 'customCheck' | 'deny' | 'allow' | 'audit' | 'dryRunDeny' | 'dryRunAllow', CompiledPolicy[]> = {
+    custom: [], customCheck: [], deny: [], allow: [], audit: [], dryRunDeny: [], dryRunAllow: [],
   };
   const considered: ConsideredPolicy[] = [];
   const peer: StoredResource<PeerAuthentication>[] = [];
@@ -173,8 +205,9 @@ export function compilePolicies(input: CompileInput): CompiledPolicies {
       continue;
     }
     considered.push({ ref, status: compiled.failClosed === undefined ? 'enforced' : 'fail-closed', ...(note !== undefined ? { reason: note } : compiled.failClosed !== undefined ? { reason: compiled.failClosed } : {}) });
-    lists[compiled.action === 'ALLOW' ? 'allow' : compiled.action === 'DENY' ? 'deny' : compiled.action === 'AUDIT' ? 'audit' : 'custom'].push(compiled);
+    lists[compiled.action === 'ALLOW' ? 'allow' : compiled.action === 'DENY' ? 'deny' : compiled.action === 'AUDIT' ? 'audit' : compiled.provider !== undefined ? 'customCheck' : 'custom'].push(compiled);
   }
+  const providers = customProviders(lists, considered, mesh);
   considered.sort(byName);
   const spaceDelimited = new Set(['scope', 'permission']);
   for (const ra of requestAuthentications) for (const rule of ra.spec.jwtRules ?? []) for (const c of rule.spaceDelimitedClaims ?? []) spaceDelimited.add(c);
@@ -185,6 +218,8 @@ export function compilePolicies(input: CompileInput): CompiledPolicies {
     trustDomains,
     pathNormalization: mesh.pathNormalization?.normalization ?? DEFAULT_PATH_NORMALIZATION,
     custom: set(lists.custom),
+    customCheck: set(lists.customCheck),
+    providers,
     deny: set(lists.deny),
     allow: set(lists.allow),
     audit: set(lists.audit),

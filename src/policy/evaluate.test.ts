@@ -60,14 +60,15 @@ describe('decision order: CUSTOM, DENY, ALLOW', () => {
     assert.equal(evaluate(c, request({ method: 'PUT' })).allow, false);
   });
 
-  test('fail/a CUSTOM policy fails closed for the requests its rules match, and only those', () => {
+  test('fail/a CUSTOM policy whose provider weft cannot reach fails closed for the requests its rules match, and only those', () => {
     const yaml = AP('ext', 'action: CUSTOM\nprovider: {name: my-authz}\nrules: [{to: [{operation: {paths: ["/secure/*"]}}]}]');
     const mesh = { extensionProviders: [{ name: 'my-authz', envoyExtAuthzGrpc: { service: 'authz.foo.svc.cluster.local', port: 9000 } }] };
     const c = compile(fromYaml(yaml), { mesh: meshWith(mesh) });
     const d = evaluate(c, request({ path: '/secure/x' }));
     assert.equal(d.allow, false);
     assert.equal(d.action, 'CUSTOM');
-    assert.match(d.failClosed ?? '', /no external authorizer/);
+    assert.match(d.failClosed ?? '', /is a host name; weft reaches providers only at an IP address or localhost/);
+    assert.equal(d.custom, undefined);
     assert.equal(evaluate(c, request({ path: '/health' })).allow, true);
   });
 

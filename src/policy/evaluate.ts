@@ -37,7 +37,23 @@ export interface DryRunResult {
   readonly ruleIndex?: number;
 }
 
-export type DecisionReason = 'custom-match' | 'deny-match' | 'no-allow-policy' | 'allow-match' | 'no-allow-match';
+export type DecisionReason = 'custom-match' | 'custom-denied' | 'custom-error' | 'deny-match' | 'no-allow-policy' | 'allow-match' | 'no-allow-match';
+
+/** A CUSTOM policy selected the request: its provider is asked first, and the decision stands only if it allows. */
+export interface CustomCheck {
+  readonly provider: string;
+  readonly policy: PolicyRef;
+  readonly ruleIndex: number;
+  /** The conditions of the selecting rule (all held). */
+  readonly matched: readonly ConditionReport[];
+  /** Once asked: what the provider answered (failed-open: it failed and failOpen let the request on). */
+  readonly outcome?: 'allowed' | 'failed-open';
+}
+
+/** What the provider answered, as the policy engine needs it. */
+export type CustomResult =
+  | { readonly allowed: true; readonly failedOpen?: boolean }
+  | { readonly allowed: false; readonly error: boolean; readonly status: number; readonly reason: string };
 
 /** The outcome of one authorization and everything needed to explain it. */
 export interface Decision {
@@ -61,6 +77,11 @@ export interface Decision {
   readonly httpFieldsIgnored?: boolean;
   /** True when the denial came from matching the path with its `;` parameters removed. */
   readonly pathParametersRemoved?: boolean;
+  /** CUSTOM selected the request (see CustomCheck); the proxy asks the provider, then applyCustomResult. */
+  readonly custom?: CustomCheck;
+  /** custom-denied / custom-error: the status the client gets and the provider's reason. */
+  readonly customStatus?: number;
+  readonly customReason?: string;
 }
 
 function report(c: Check, r: RequestView): ConditionReport {
@@ -137,18 +158,64 @@ function denyMatch(set: PolicySet, action: 'CUSTOM' | 'DENY', r: RequestView, tc
   };
 }
 
+function customSelection(compiled: CompiledPolicies, r: RequestView, tcp: boolean): CustomCheck | Omit<Decision, 'auditMatches' | 'dryRun'> | undefined {
+  const set = compiled.customCheck;
+  if (set.policies.length === 0) return undefined;
+  const m = firstMatch(tcp ? set.tcp : set.http, r);
+  if (m === undefined) return undefined;
+  const policy = set.policies[m.policy]!;
+  const matched = diagnoseRule(m.rule, r).passed.map((c) => report(c, r));
+  if (tcp) {
+    // Istio would send the connection to a gRPC provider's network filter; weft does not yet.
+    const failClosed = `weft does not send TCP connections to an ext_authz provider yet (provider ${JSON.stringify(policy.provider)}), so connections its rules match are denied`;
+    return { allow: false, action: 'CUSTOM', reason: 'custom-match', policy: policy.ref, ruleIndex: m.rule.index, matched, failClosed };
+  }
+  return { provider: policy.provider!, policy: policy.ref, ruleIndex: m.rule.index, matched };
+}
+
 function decide(compiled: CompiledPolicies, r: RequestView): Decision {
   const tcp = r.attributes.protocol === 'tcp';
   const audit = compiled.audit.policies.length === 0 ? NONE : allMatches(tcp ? compiled.audit.tcp : compiled.audit.http, r).map((m) => ({ policy: refOf(compiled.audit, m.policy), ruleIndex: m.rule.index }));
   const dryRun = compiled.dryRunDeny.policies.length + compiled.dryRunAllow.policies.length === 0 ? NONE : dryRunResults(compiled, r, tcp);
-  const denied = denyMatch(compiled.custom, 'CUSTOM', r, tcp) ?? denyMatch(compiled.deny, 'DENY', r, tcp);
-  if (denied !== undefined) return { ...denied, auditMatches: audit, dryRun };
-  if (!compiled.hasAllow) return { allow: true, action: 'NONE', reason: 'no-allow-policy', auditMatches: audit, dryRun };
+  const failed = denyMatch(compiled.custom, 'CUSTOM', r, tcp);
+  if (failed !== undefined) return { ...failed, auditMatches: audit, dryRun };
+  // CUSTOM's rules select what the provider sees; the DENY and ALLOW stages are decided as well,
+  // and their verdict stands only if the provider allows (a request must pass every stage).
+  const selected = customSelection(compiled, r, tcp);
+  if (selected !== undefined && 'allow' in selected) return { ...selected, auditMatches: audit, dryRun };
+  const custom = selected === undefined ? {} : { custom: selected };
+  const denied = denyMatch(compiled.deny, 'DENY', r, tcp);
+  if (denied !== undefined) return { ...denied, ...custom, auditMatches: audit, dryRun };
+  if (!compiled.hasAllow) return { allow: true, action: 'NONE', reason: 'no-allow-policy', ...custom, auditMatches: audit, dryRun };
   const m = firstMatch(tcp ? compiled.allow.tcp : compiled.allow.http, r);
   if (m !== undefined) {
-    return { allow: true, action: 'ALLOW', reason: 'allow-match', policy: refOf(compiled.allow, m.policy), ruleIndex: m.rule.index, auditMatches: audit, dryRun };
+    return { allow: true, action: 'ALLOW', reason: 'allow-match', policy: refOf(compiled.allow, m.policy), ruleIndex: m.rule.index, ...custom, auditMatches: audit, dryRun };
   }
-  return { allow: false, action: 'ALLOW', reason: 'no-allow-match', ...nearestAllow(compiled, r, tcp), auditMatches: audit, dryRun };
+  return { allow: false, action: 'ALLOW', reason: 'no-allow-match', ...nearestAllow(compiled, r, tcp), ...custom, auditMatches: audit, dryRun };
+}
+
+/**
+ * The decision once the provider a CUSTOM policy selected has answered: its denial (or its
+ * failure without failOpen) decides at the CUSTOM stage, before DENY and ALLOW; its allowance
+ * leaves the DENY/ALLOW verdict standing. Pure.
+ */
+export function applyCustomResult(decision: Decision, result: CustomResult): Decision {
+  const custom = decision.custom;
+  if (custom === undefined) return decision;
+  if (result.allowed) return { ...decision, custom: { ...custom, outcome: result.failedOpen === true ? 'failed-open' : 'allowed' } };
+  return {
+    allow: false,
+    action: 'CUSTOM',
+    reason: result.error ? 'custom-error' : 'custom-denied',
+    policy: custom.policy,
+    ruleIndex: custom.ruleIndex,
+    matched: custom.matched,
+    custom,
+    customStatus: result.status,
+    customReason: result.reason,
+    auditMatches: decision.auditMatches,
+    dryRun: decision.dryRun,
+  };
 }
 
 /** The path with `;` parameters removed from every segment (`/a;x=1/b;y` -> `/a/b`). */
@@ -172,5 +239,7 @@ export function evaluate(compiled: CompiledPolicies, attributes: RequestAttribut
   const bare = withoutPathParameters(path);
   if (bare === path) return decision;
   const second = decide(compiled, new RequestView(attributes, spaceDelimited, bare));
-  return second.allow ? decision : { ...second, pathParametersRemoved: true };
+  if (second.allow) return decision.custom === undefined && second.custom !== undefined ? { ...decision, custom: second.custom } : decision;
+  const custom = second.custom ?? decision.custom;
+  return { ...second, ...(custom === undefined ? {} : { custom }), pathParametersRemoved: true };
 }

@@ -46,6 +46,7 @@ describe('explainDecision and decisionToJson', () => {
       failed: { field: 'operation.methods', path: 'spec.rules[0].to[0].operation.methods', values: ['GET'], actual: 'POST' },
       matched: [],
       failClosed: null,
+      custom: null,
       pathParametersRemoved: false,
       httpFieldsIgnored: false,
       auditMatches: [{ policy: 'foo/audit-all', ruleIndex: 0 }],

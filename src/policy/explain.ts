@@ -34,6 +34,10 @@ function headline(d: Decision): string {
       return `ALLOW by ALLOW policy ${name(d.policy)}${rule}`;
     case 'custom-match':
       return `DENY by CUSTOM policy ${name(d.policy)}${rule}`;
+    case 'custom-denied':
+      return `DENY by CUSTOM policy ${name(d.policy)}${rule}: provider ${JSON.stringify(d.custom?.provider)} denied (${d.customStatus})`;
+    case 'custom-error':
+      return `DENY by CUSTOM policy ${name(d.policy)}${rule}: provider ${JSON.stringify(d.custom?.provider)} failed, answered ${d.customStatus} (statusOnError)`;
     case 'deny-match':
       return `DENY by DENY policy ${name(d.policy)}${rule}`;
     case 'no-allow-match':
@@ -51,6 +55,13 @@ function headline(d: Decision): string {
 export function explainDecision(d: Decision): string[] {
   const lines = [headline(d)];
   if (d.failClosed !== undefined) lines.push(`  fail-closed: ${d.failClosed}`);
+  if (d.customReason !== undefined) lines.push(`  provider: ${d.customReason}`);
+  const c = d.custom;
+  if (c !== undefined && d.action !== 'CUSTOM') {
+    const by = `CUSTOM policy ${name(c.policy)}, rule ${c.ruleIndex}`;
+    if (c.outcome === undefined) lines.push(`  custom: ${by} sends the request to provider ${JSON.stringify(c.provider)} first; this verdict stands only if it allows`);
+    else lines.push(`  custom: provider ${JSON.stringify(c.provider)} ${c.outcome === 'allowed' ? 'allowed' : 'failed and failOpen let the request on'} (${by})`);
+  }
   if (d.failed !== undefined) lines.push(`  failed: ${describeCondition(d.failed)}`);
   if (d.matched !== undefined) {
     if (d.matched.length === 0 && d.failClosed === undefined) lines.push('  matched: the rule has no conditions, so it matches every request');
@@ -76,6 +87,8 @@ export interface DecisionJson {
   readonly failed: ConditionReport | null;
   readonly matched: readonly ConditionReport[];
   readonly failClosed: string | null;
+  /** The CUSTOM stage: the provider a CUSTOM policy sent the request to, and its answer once asked. */
+  readonly custom: { readonly provider: string; readonly policy: string; readonly ruleIndex: number; readonly outcome: 'allowed' | 'failed-open' | 'denied' | 'error' | 'not-asked' } | null;
   readonly pathParametersRemoved: boolean;
   readonly httpFieldsIgnored: boolean;
   readonly auditMatches: readonly { readonly policy: string; readonly ruleIndex: number }[];
@@ -92,6 +105,7 @@ export function decisionToJson(d: Decision): DecisionJson {
     failed: d.failed ?? null,
     matched: d.matched ?? [],
     failClosed: d.failClosed ?? null,
+    custom: d.custom === undefined ? null : { provider: d.custom.provider, policy: name(d.custom.policy), ruleIndex: d.custom.ruleIndex, outcome: d.reason === 'custom-denied' ? 'denied' : d.reason === 'custom-error' ? 'error' : d.custom.outcome ?? 'not-asked' },
     pathParametersRemoved: d.pathParametersRemoved === true,
     httpFieldsIgnored: d.httpFieldsIgnored === true,
     auditMatches: d.auditMatches.map((a) => ({ policy: name(a.policy), ruleIndex: a.ruleIndex })),

@@ -23,6 +23,7 @@ export { PROXY_ERROR_CODES, ProxyError, RESPONSE_FLAGS, RESPONSE_FLAG_OF, type P
 export { PROXY_ERROR_HEADER, responseFlagOf } from './rescue.js';
 export { ProxyStats } from './stats.js';
 export { ActiveRequests, type TrafficConfig } from './outbound/traffic.js';
+export * from './ext-authz/index.js';
 export { inboundRefusedChannel, sessionOpenedChannel, type InboundRefusedMessage } from './diagnostics.js';
 
 // === SidecarProxy ===

@@ -5,8 +5,9 @@ import type { MeshSnapshot } from '../api/control-plane-api.js';
 import { decodeStoredResources, defaultMeshConfigSpec, type MeshConfig, type MeshConfigSpec, type StoredResource } from '../config/index.js';
 import { compilePolicies, resolveMtlsMode } from '../policy/index.js';
 import { compileJwtRules, type JwtKeyResolver } from '../policy/jwt/index.js';
-import type { InboundPolicy } from '../proxy/index.js';
-import type { RequestAuthentication } from '../config/index.js';
+import type { ExtAuthz, InboundPolicy, ProviderUse } from '../proxy/index.js';
+import type { AuthorizationPolicy, RequestAuthentication } from '../config/index.js';
+import type { CompiledPolicies } from '../policy/index.js';
 
 export interface PreparedConfig {
   readonly version: number;
@@ -23,6 +24,8 @@ export interface WorkloadIdentity {
   readonly appPort: number;
   /** Fetches and caches JWKS for RequestAuthentication; one per sidecar, shared by snapshots. */
   readonly keys?: { readonly resolver: JwtKeyResolver; readonly now: () => number };
+  /** The sidecar's ext_authz clients and decision caches, kept across snapshots that leave a provider unchanged. */
+  readonly extAuthz?: ExtAuthz;
 }
 
 /**
@@ -49,7 +52,20 @@ function inboundPolicy(mesh: MeshConfigSpec, workload: WorkloadIdentity, resourc
     normalization: mesh.pathNormalization.normalization,
     acceptPlaintext: mode === 'PERMISSIVE' || mode === 'DISABLE',
     ...(workload.keys === undefined ? {} : { jwt: { authn, resolver: workload.keys.resolver, now: workload.keys.now } }),
+    ...(workload.extAuthz === undefined ? {} : { extAuthz: workload.extAuthz.prepare(providerUses(compiled, resources)) }),
   };
+}
+
+/** Each provider CUSTOM policies name, with those policies' versions: a change to either drops its cache. */
+export function providerUses(compiled: CompiledPolicies, resources: readonly StoredResource[]): Map<string, ProviderUse> {
+  const uses = new Map<string, ProviderUse>();
+  for (const [name, provider] of compiled.providers) {
+    const policies = resources
+      .filter((r): r is StoredResource<AuthorizationPolicy> => r.kind === 'AuthorizationPolicy' && (r.spec as AuthorizationPolicy['spec']).provider?.name === name)
+      .map((r) => `${r.metadata.namespace}/${r.metadata.name}@${r.metadata.resourceVersion ?? ''}`);
+    uses.set(name, { provider, policies });
+  }
+  return uses;
 }
 
 /** Before any snapshot: no policy at all, so the mesh defaults (allow, MERGE_SLASHES normalization) apply. */

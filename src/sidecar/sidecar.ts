@@ -8,6 +8,7 @@ import type { MeshSnapshot } from '../api/control-plane-api.js';
 import { tokenLocationNames } from '../config/index.js';
 import { emptyConfig, prepareConfig, type PreparedConfig, type WorkloadIdentity } from './active-config.js';
 import { JwksResolver } from '../proxy/jwks/index.js';
+import { ExtAuthz } from '../proxy/index.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { selectProtocol } from '../registry/index.js';
@@ -94,6 +95,7 @@ export class Sidecar {
   traffic: TrafficConfig | undefined;
   #hasSnapshot = false;
   readonly #jwks: JwksResolver;
+  readonly #extAuthz: ExtAuthz;
   #configSource: 'none' | 'control-plane' | 'disk' = 'none';
   #lastNack: { version: number; reason: string } | undefined;
   #proxy: SidecarProxy | undefined;
@@ -115,6 +117,7 @@ export class Sidecar {
       this.agent.setHealth(healthy);
     });
     this.#jwks = new JwksResolver({ logger: opts.logger });
+    this.#extAuthz = new ExtAuthz({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
     this.#trafficCompiler = new TrafficCompiler({ namespace: opts.namespace, labels: opts.labels, locality: opts.locality }, opts.logger);
     this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
@@ -129,7 +132,7 @@ export class Sidecar {
   }
 
   #workload(): WorkloadIdentity {
-    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#ports[0]!.targetPort, keys: { resolver: this.#jwks, now: () => systemClock.now() } };
+    return { namespace: this.#opts.namespace, labels: this.#opts.labels, appPort: this.#ports[0]!.targetPort, keys: { resolver: this.#jwks, now: () => systemClock.now() }, extAuthz: this.#extAuthz };
   }
 
   /** Puts a snapshot in force once it validates; throws (the agent NACKs) when it does not. */
@@ -204,7 +207,7 @@ export class Sidecar {
       const admin = await startAdmin(this.#opts.admin.host, this.#opts.admin.port, {
         ready: () => this.#notReady() ?? true,
         certs: () => this.#certs(),
-        stats: () => ({ ...this.#proxy!.stats(), ...trafficStats(this.traffic) }),
+        stats: () => ({ ...this.#proxy!.stats(), ...trafficStats(this.traffic), ...this.#extAuthz.stats() }),
         rotations: () => this.agent.rotations,
         certNotAfter: () => this.agent.svid?.notAfter.getTime(),
         config: () => ({
@@ -217,6 +220,7 @@ export class Sidecar {
           ports: this.#ports,
           locality: this.#opts.locality ?? '',
           app: { healthy: this.health.healthy, reason: this.health.reason },
+          extAuthz: this.#extAuthz.providers(),
         }),
       }, { logger, limits: this.#opts.limits });
       this.#admin = admin.server;
@@ -263,6 +267,7 @@ export class Sidecar {
     await this.agent.markDraining();
     await new Promise((r) => setTimeout(r, this.#opts.drainDelayMs ?? 1_000));
     await this.#proxy?.drain(this.#opts.drainTimeoutMs ?? 10_000);
+    this.#extAuthz.close();
     await this.agent.stop({ deregister: true });
     await new Promise<void>((resolve) => (this.#admin ? this.#admin.close(() => resolve()) : resolve()));
     logger.log('info', 'sidecar.stopped', {});

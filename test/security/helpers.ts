@@ -36,6 +36,8 @@ export interface Rig {
   use: (policy: InboundPolicy | undefined) => void;
   sign: (claims: Record<string, unknown>, opts?: { foreignKey?: boolean }) => Promise<string>;
   jwks: string;
+  /** The serving sidecar's counters. */
+  serverStats: () => Record<string, number>;
   close: () => Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startRig(): Promise<Rig> {
     use: (p) => void (policy = p),
     sign,
     jwks,
+    serverStats: () => server.stats(),
     close: async () => {
       inboundDecidedChannel.unsubscribe(onDecided);
       await client.drain(1_000);

@@ -19,7 +19,7 @@ export const LINT_CODES = [
   { code: 'WA004', severity: 'warning', title: 'ALLOW rule shadowed by a DENY rule', needsRegistry: false },
   { code: 'WA005', severity: 'warning', title: 'principal outside the trust domain', needsRegistry: false },
   { code: 'WA006', severity: 'warning', title: 'subset no endpoint of the host has', needsRegistry: true },
-  { code: 'WA007', severity: 'warning', title: 'CUSTOM accepted, fails closed', needsRegistry: false },
+  { code: 'WA007', severity: 'warning', title: 'CUSTOM provider unusable, fails closed', needsRegistry: false },
   { code: 'WA008', severity: 'info', title: 'allow-nothing policy', needsRegistry: false },
   { code: 'WA009', severity: 'warning', title: 'RequestAuthentication without a policy requiring a token', needsRegistry: false },
   { code: 'WA010', severity: 'info', title: 'accepted, not enforced', needsRegistry: false },

@@ -648,6 +648,12 @@ export interface EnvoyExtAuthzHttpProvider {
   readonly headersToUpstreamOnAllow?: readonly string[];
   readonly headersToDownstreamOnDeny?: readonly string[];
   readonly headersToDownstreamOnAllow?: readonly string[];
+  readonly cache?: {
+    readonly maxEntries?: number;
+    readonly maxBytes?: number;
+    readonly defaultTtl?: string;
+    readonly maxTtl?: string;
+  };
 }
 
 export interface EnvoyExtAuthzGrpcProvider {
@@ -661,6 +667,12 @@ export interface EnvoyExtAuthzGrpcProvider {
     readonly maxRequestBytes?: number;
     readonly allowPartialMessage?: boolean;
     readonly packAsBytes?: boolean;
+  };
+  readonly cache?: {
+    readonly maxEntries?: number;
+    readonly maxBytes?: number;
+    readonly defaultTtl?: string;
+    readonly maxTtl?: string;
   };
 }
 

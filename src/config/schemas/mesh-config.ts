@@ -2,7 +2,7 @@
 // as one cluster-scoped resource. Field names and enum values follow Istio's MeshConfig
 // (mesh/v1alpha1/config.proto) where Istio has the setting; defaults are filled in on parse.
 import type { MeshConfig } from '../generated/types.js';
-import { bool, duration, enumOf, kindSchema, list, map, obj, port, ref, str, uint32 } from './common.js';
+import { bool, duration, enumOf, int, kindSchema, list, map, obj, port, ref, str } from './common.js';
 import { pathIssue, type KindDefinition } from './kind.js';
 
 /**
@@ -12,8 +12,19 @@ import { pathIssue, type KindDefinition } from './kind.js';
  */
 export const DEFAULT_PATH_NORMALIZATION = 'MERGE_SLASHES';
 
-const requestBody = obj({ maxRequestBytes: uint32, allowPartialMessage: bool, packAsBytes: bool });
+// A check holds the body in memory while the provider decides: bounded (Istio leaves it at uint32).
+const requestBody = obj({ maxRequestBytes: int(1, 16 << 20), allowPartialMessage: bool, packAsBytes: bool });
 const headerPatterns = list(str('headerPattern'));
+/**
+ * weft's decision cache for one provider (not Istio's: Envoy's ext_authz has none). Present = on.
+ * Bounded in entries and bytes; a provider's answer names its own TTL, capped by maxTtl.
+ */
+const decisionCache = obj({
+  maxEntries: int(1, 1_000_000),
+  maxBytes: int(4096, 1 << 30),
+  defaultTtl: duration,
+  maxTtl: duration,
+});
 
 const defs = {
   MeshConfigSpec: obj({
@@ -54,6 +65,7 @@ const defs = {
       headersToUpstreamOnAllow: headerPatterns,
       headersToDownstreamOnDeny: headerPatterns,
       headersToDownstreamOnAllow: headerPatterns,
+      cache: decisionCache,
     },
     { required: ['service', 'port'] },
   ),
@@ -66,6 +78,7 @@ const defs = {
       clearRouteCache: bool,
       statusOnError: str('httpStatus'),
       includeRequestBodyInCheck: requestBody,
+      cache: decisionCache,
     },
     { required: ['service', 'port'] },
   ),

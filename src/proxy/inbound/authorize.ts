@@ -4,12 +4,16 @@
 // never reaches the app; the log line names the deciding policy, rule and condition. An allowed
 // request comes back as the one InboundRequest the decision saw (normalized target, the token
 // removed, the claim headers added), and that is what the app receives.
+import type { ServerHttp2Stream } from 'node:http2';
 import { decidedHeaderView, evaluate, explainDecision, normalizePath, type CompiledPolicies, type Decision, type JwtAttributes, type PathNormalization, type RequestAttributes } from '../../policy/index.js';
 import { authenticateRequest, parseCookies, parseQueryParams, removeQueryParams, type CompiledJwtAuthenticator, type JwtKeyResolver } from '../../policy/jwt/index.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { inboundDecidedChannel, type InboundDecidedMessage } from '../diagnostics.js';
 import type { ProxyStats } from '../stats.js';
 import type { InboundRequest } from './request.js';
+import { checkCustom } from '../ext-authz/authorize-custom.js';
+import { h2Downstream, type Downstream } from '../ext-authz/downstream.js';
+import type { ExtAuthzProviders } from '../ext-authz/runtime.js';
 
 /** The policy in force for the inbound side, swapped whole when a snapshot is accepted. */
 export interface InboundPolicy {
@@ -19,6 +23,8 @@ export interface InboundPolicy {
   readonly acceptPlaintext: boolean;
   /** RequestAuthentication: the jwtRules that select the workload, the key resolver and the clock. */
   readonly jwt?: { readonly authn: CompiledJwtAuthenticator; readonly resolver: JwtKeyResolver; readonly now: () => number };
+  /** The ext_authz providers CUSTOM policies send requests to (absent: every CUSTOM selection fails closed). */
+  readonly extAuthz?: ExtAuthzProviders;
 }
 
 /** What the proxy knows of the connection a request came on. */
@@ -34,8 +40,16 @@ export type InboundVerdict =
       readonly allow: true;
       /** The request as decided: what the app receives. */
       readonly request: InboundRequest;
+      /** Headers an ext_authz provider adds to the response the client receives (headersToDownstreamOnAllow). */
+      readonly responseHeaders?: readonly (readonly [string, string])[];
     }
-  | { readonly allow: false; readonly status: 400 | 401 | 403; readonly body: string };
+  | {
+      readonly allow: false;
+      readonly status: number;
+      readonly body: string;
+      /** Set when the answer was already written to the client (an ext_authz denial, with the provider's headers). */
+      readonly answered?: boolean;
+    };
 
 const DENIED: InboundVerdict = { allow: false, status: 403, body: 'RBAC: access denied' };
 const NO_OUTPUTS: readonly string[] = Object.freeze([]);
@@ -57,7 +71,9 @@ export function authorizeRequest(
   appPort: number,
   stats: ProxyStats,
   logger: Logger,
+  downstream?: ServerHttp2Stream | Downstream,
 ): InboundVerdict | Promise<InboundVerdict> {
+  const down = downstream === undefined ? undefined : 'kind' in downstream && downstream.kind === 'downstream' ? downstream : h2Downstream(downstream as ServerHttp2Stream);
   const raw = request.target;
   const normalized = normalizePath(raw, policy.normalization);
   if (!normalized.ok) {
@@ -68,7 +84,7 @@ export function authorizeRequest(
   const decided = normalized.target === raw ? request : { ...request, target: normalized.target };
   const jwt = policy.jwt;
   if (jwt === undefined || (jwt.authn.rules.length === 0 && jwt.authn.protectedHeaders.length === 0)) {
-    return authorizeDecided(policy, decided, normalized.path, undefined, conn, appPort, stats, logger);
+    return authorizeDecided(policy, decided, normalized.path, undefined, conn, appPort, stats, logger, down);
   }
   return authenticate(jwt, decided).then((authn) => {
     if (authn.kind === 'invalid') {
@@ -76,7 +92,7 @@ export function authorizeRequest(
       logger.log('info', 'inbound.jwt.refused', { peer: conn.peerSpiffeId ?? null, path: normalized.path, reason: authn.reason, code: authn.code, rule: authn.rule ?? null });
       return { allow: false, status: authn.status, body: `Jwt verification fails: ${authn.reason}` } as const;
     }
-    return authorizeDecided(policy, authn.request, normalized.path, authn.attributes, conn, appPort, stats, logger);
+    return authorizeDecided(policy, authn.request, normalized.path, authn.attributes, conn, appPort, stats, logger, down);
   });
 }
 
@@ -125,7 +141,8 @@ function authorizeDecided(
   appPort: number,
   stats: ProxyStats,
   logger: Logger,
-): InboundVerdict {
+  down: Downstream | undefined,
+): InboundVerdict | Promise<InboundVerdict> {
   const attributes: RequestAttributes = {
     protocol: 'http',
     ...connectionAttributes(conn),
@@ -136,7 +153,18 @@ function authorizeDecided(
     headers: decidedHeaderView(request.fields, request.method, request.target, request.authority),
     ...(jwt === undefined ? {} : { jwt }),
   };
-  if (!decide(policy, attributes, conn, logger)) {
+  const decision = evaluate(policy.compiled, attributes);
+  if (decision.custom !== undefined) {
+    return checkCustom({ policy, decision, request, attributes, conn, appPort, down, logger }).then((c) => {
+      report(c.decision, attributes, conn, logger);
+      if (c.decision.allow) return { allow: true, request: c.request ?? request, ...(c.responseHeaders === undefined ? {} : { responseHeaders: c.responseHeaders }) };
+      stats.inbound_requests_denied_total++;
+      // The sidecar's own answer at the CUSTOM stage: counted as local_replies_uaex_total.
+      if (c.verdict !== undefined) stats.countFlag('UAEX');
+      return c.verdict ?? DENIED;
+    });
+  }
+  if (!report(decision, attributes, conn, logger)) {
     stats.inbound_requests_denied_total++;
     return DENIED;
   }
@@ -148,7 +176,8 @@ function authorizeDecided(
  * fields apply as Istio says: an ALLOW rule needing them never matches, a DENY rule denies).
  */
 export function authorizeConnection(policy: InboundPolicy, conn: InboundConnectionFacts, appPort: number, logger: Logger): boolean {
-  return decide(policy, { protocol: 'tcp', ...connectionAttributes(conn), destinationPort: appPort }, conn, logger);
+  const attributes: RequestAttributes = { protocol: 'tcp', ...connectionAttributes(conn), destinationPort: appPort };
+  return report(evaluate(policy.compiled, attributes), attributes, conn, logger);
 }
 
 const attributesOf = new WeakMap<InboundConnectionFacts, Omit<RequestAttributes, 'protocol'>>();
@@ -169,9 +198,8 @@ function buildConnectionAttributes(conn: InboundConnectionFacts): Omit<RequestAt
   };
 }
 
-/** Evaluates, logs AUDIT matches, dry-run verdicts and a denial with its explanation; true = allowed. */
-function decide(policy: InboundPolicy, attributes: RequestAttributes, conn: InboundConnectionFacts, logger: Logger): boolean {
-  const decision = evaluate(policy.compiled, attributes);
+/** Logs AUDIT matches, dry-run verdicts and a denial with its explanation; true = allowed. */
+function report(decision: Decision, attributes: RequestAttributes, conn: InboundConnectionFacts, logger: Logger): boolean {
   if (inboundDecidedChannel.hasSubscribers) publishDecided(attributes, decision);
   const request = attributes.protocol === 'tcp' ? { protocol: 'tcp', port: attributes.destinationPort } : { method: attributes.method, path: attributes.path };
   for (const a of decision.auditMatches) logger.log('info', 'inbound.audit', { peer: conn.peerSpiffeId, ...request, policy: `${a.policy.namespace}/${a.policy.name}`, rule: a.ruleIndex });

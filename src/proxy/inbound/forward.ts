@@ -162,7 +162,7 @@ export class InboundForwarder {
     const request = protocol === undefined ? read.request : asUpgradeRequest(read.request);
     if (policy === undefined) return this.#forward(stream, request, flags, conn, appPort, protocol, grpc, h2);
     const facts = connectionFacts(stream, conn);
-    const verdict = authorizeRequest(policy, request, facts, appPort, this.stats, this.logger);
+    const verdict = authorizeRequest(policy, request, facts, appPort, this.stats, this.logger, stream);
     if (!(verdict instanceof Promise)) return this.#decided(verdict, stream, flags, conn, appPort, protocol, grpc, h2);
     verdict.then(
       (v) => (stream.destroyed ? undefined : this.#decided(v, stream, flags, conn, appPort, protocol, grpc, h2)),

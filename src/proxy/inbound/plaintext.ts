@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { pipeline } from 'node:stream';
 import { h1ToH2Headers } from '../hop-headers.js';
+import { h1Downstream } from '../ext-authz/downstream.js';
 import { authorizeRequest, jwtOutputsOf, type InboundVerdict } from './authorize.js';
 import type { InboundForwarder } from './forward.js';
 import { readH1Request, toAppRequest, type InboundRequest } from './request.js';
@@ -31,15 +32,15 @@ export function relayPlaintext(fwd: InboundForwarder, req: IncomingMessage, res:
   if (policy === undefined) return forward(fwd, req, res, read.request, appPort);
   const facts = { sourceIp: req.socket.remoteAddress, destinationIp: req.socket.localAddress };
   const decided = (verdict: InboundVerdict): void => {
-    if (!verdict.allow) return answer(res, verdict.status, verdict.body);
-    forward(fwd, req, res, verdict.request, appPort);
+    if (!verdict.allow) return verdict.answered === true ? undefined : answer(res, verdict.status, verdict.body);
+    forward(fwd, req, res, verdict.request, appPort, verdict.responseHeaders);
   };
-  const verdict = authorizeRequest(policy, read.request, facts, appPort, stats, fwd.logger);
+  const verdict = authorizeRequest(policy, read.request, facts, appPort, stats, fwd.logger, h1Downstream(req, res));
   if (verdict instanceof Promise) verdict.then(decided, () => res.writeHead(500).end('internal error\n'));
   else decided(verdict);
 }
 
-function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerResponse, request: InboundRequest, appPort: number): void {
+function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerResponse, request: InboundRequest, appPort: number, extra?: readonly (readonly [string, string])[]): void {
   const stats = fwd.stats;
   const sent = toAppRequest(request);
   // This listener's node:http server already answered `Expect: 100-continue`, and undici refuses the field.
@@ -50,7 +51,10 @@ function forward(fwd: InboundForwarder, req: IncomingMessage, res: ServerRespons
     .pool(appPort)
     .request({ method: sent.method as 'GET', path: sent.path, headers: sent.headers, body: hasBody ? req : null })
     .then(({ statusCode, headers: answer, body }) => {
-      res.writeHead(statusCode, h1ToH2Headers(answer as IncomingHttpHeaders, {}) as Record<string, string | string[]>);
+      const headers = h1ToH2Headers(answer as IncomingHttpHeaders, {}) as Record<string, string | string[]>;
+      // headersToDownstreamOnAllow: an ext_authz provider's headers, added to the app's.
+      for (const [k, v] of extra ?? []) headers[k] = headers[k] === undefined ? v : [...[headers[k]].flat(), v];
+      res.writeHead(statusCode, headers);
       pipeline(body, res, (err) => {
         stats.inbound_requests_active--;
         if (err) stats.inbound_requests_reset_total++;

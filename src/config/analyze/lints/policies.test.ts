@@ -14,12 +14,17 @@ const requireJwt = (namespace: string, selector?: string) => policy('require-jwt
 const extAuthz = 'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec:\n  extensionProviders:\n  - name: sample-ext-authz-grpc\n    envoyExtAuthzGrpc: {service: ext-authz.foo.svc.cluster.local, port: 9000}\n';
 
 describe('WA007: CUSTOM fails closed', () => {
-  test('fail/a CUSTOM policy is reported at spec.action, naming its provider', () => {
+  test('fail/a CUSTOM policy whose provider is a host name weft cannot reach yet is reported, naming its provider', () => {
     const f = only(run(docs(extAuthz, policy('ext-authz', 'bookinfo', 'selector:\n  matchLabels:\n    app: productpage\naction: CUSTOM\nprovider:\n  name: sample-ext-authz-grpc\nrules:\n- to:\n  - operation:\n      paths: ["/headers"]'))), 'WA007');
     assert.equal(f.length, 1);
-    assert.equal(f[0]!.path, 'spec.action');
-    assert.match(f[0]!.message, /accepted but fails closed until ext-authz is enforced/);
+    assert.equal(f[0]!.path, 'spec.provider.name');
+    assert.match(f[0]!.message, /"sample-ext-authz-grpc", whose service "ext-authz.foo.svc.cluster.local" is a host name/);
     assert.doesNotMatch(f[0]!.message, /does not define/);
+  });
+
+  test('ok/a CUSTOM policy whose provider runs at an IP address or localhost is enforced: nothing to report', () => {
+    const local = extAuthz.replace('ext-authz.foo.svc.cluster.local', '127.0.0.1');
+    assert.deepEqual(only(run(docs(local, policy('ext', 'bookinfo', 'action: CUSTOM\nprovider:\n  name: sample-ext-authz-grpc\nrules:\n- {}'))), 'WA007'), []);
   });
 
   test('fail/a provider MeshConfig does not define is named as such', () => {

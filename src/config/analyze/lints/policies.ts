@@ -1,9 +1,10 @@
 // Lints over single AuthorizationPolicies and RequestAuthentications, and the unenforced fields:
-// WA007 (CUSTOM fails closed), WA008 (allow-nothing), WA009 (a RequestAuthentication no policy
+// WA007 (a CUSTOM policy whose provider weft cannot use fails closed), WA008 (allow-nothing), WA009 (a RequestAuthentication no policy
 // backs with a token requirement), WA010 (accepted, not enforced).
 import type { AuthorizationPolicy, RequestAuthentication, Rule } from '../../generated/types.js';
 import type { StoredResource } from '../../stored.js';
 import { unenforcedFields } from '../../unenforced.js';
+import { ipBits } from '../../checks/network.js';
 import { finding, isDryRun, matchLabelsOf, nameWorkloads, ofKind, selectedWorkloads, targetsRefs, type Context } from '../context.js';
 import type { Finding } from '../types.js';
 
@@ -11,14 +12,25 @@ type AP = StoredResource<AuthorizationPolicy>;
 
 const enforcedForSidecars = (p: AP) => !isDryRun(p) && !targetsRefs(p);
 
+/** Why a provider's `service` is one weft cannot dial yet (it reaches providers at an IP address or localhost). */
+function unreachable(service: string): boolean {
+  const host = service.includes('/') ? service.slice(service.indexOf('/') + 1) : service;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return host !== 'localhost' && ipBits(bare) === undefined;
+}
+
 export function customFailsClosed(ctx: Context): Finding[] {
   return ctx.policies
     .filter((p) => p.spec.action === 'CUSTOM' && enforcedForSidecars(p))
-    .map((p) => {
+    .flatMap((p) => {
       const name = p.spec.provider?.name ?? '';
-      const known = (ctx.input.mesh.extensionProviders ?? []).some((x) => x.name === name);
-      const provider = known ? `provider ${JSON.stringify(name)}` : `provider ${JSON.stringify(name)}, which MeshConfig's extensionProviders does not define`;
-      return finding('WA007', p, `action CUSTOM (${provider}) is accepted but fails closed until ext-authz is enforced: every request its rules match is denied`, 'spec.action');
+      const provider = (ctx.input.mesh.extensionProviders ?? []).find((x) => x.name === name);
+      if (provider === undefined) {
+        return [finding('WA007', p, `action CUSTOM names provider ${JSON.stringify(name)}, which MeshConfig's extensionProviders does not define: every request its rules match is denied`, 'spec.provider.name')];
+      }
+      const service = (provider.envoyExtAuthzHttp ?? provider.envoyExtAuthzGrpc)?.service ?? '';
+      if (!unreachable(service)) return [];
+      return [finding('WA007', p, `action CUSTOM names provider ${JSON.stringify(name)}, whose service ${JSON.stringify(service)} is a host name; weft reaches providers only at an IP address or localhost for now, so every request its rules match is denied`, 'spec.provider.name')];
     });
 }
 
