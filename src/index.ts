@@ -1,5 +1,6 @@
 // The library API of weft: identities, the certificate authority and join tokens.
 export { WeftError, isWeftError, LIB_ERROR_CODES } from './lib/errors.js';
+export { ACCESS_LOG_FORMAT_ERROR_CODES } from './lib/access-log-format.js';
 export { type Clock, systemClock, FrozenClock } from './lib/clock.js';
 export { parseDuration, formatDuration } from './lib/duration.js';
 export * from './identity/index.js';

@@ -1,0 +1,6 @@
+export * from './record.js';
+export * from './compile.js';
+export * from './formats.js';
+export * from './writer.js';
+export { formatStartTime } from './start-time.js';
+export { AccessLogFormatError, parseAccessLogFormat, ACCESS_LOG_OPERATORS } from '../../lib/access-log-format.js';
