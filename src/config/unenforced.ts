@@ -23,6 +23,7 @@ const NO_WAYPOINTS = 'targetRef policies apply to waypoints and gateways; weft s
 const NO_GATEWAY = 'the weft gateway is not built yet';
 const NO_CLIENT_POLICY = 'outbound traffic policies (load balancing, pools, outlier detection, client TLS) are not applied yet';
 const NO_K8S = 'weft has no Kubernetes garbage collector or finalizers';
+const NO_REQUEST_TELEMETRY = 'access logs and spans are validated and built, but the sidecar does not write them per request yet';
 const NO_HTTP_ROUTING = 'HTTP routing is not applied yet: a request goes to the service its Host names, round robin over all its endpoints';
 
 export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
@@ -71,6 +72,12 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].network', reason: 'weft has one network' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].locality', reason: 'locality-aware load balancing is not supported yet' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].weight', reason: 'endpoint weights are not applied yet' },
+
+  { kind: 'MeshConfig', path: 'spec.accessLogFile', when: (v) => v !== '', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.accessLogFormat', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.defaultConfig.tracing', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.defaultProviders.tracing', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.extensionProviders[*].opentelemetry.grpc', reason: 'weft exports OTLP over HTTP only: an opentelemetry provider without http is sent OTLP/HTTP at /v1/traces' },
 ];
 
 function parsePattern(path: string): Segment[] {

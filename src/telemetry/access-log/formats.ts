@@ -1,6 +1,6 @@
 // Istio's default access log formats (pilot's EnvoyTextLogFormat and EnvoyJSONLogFormat), and the
 // choice between them and a MeshConfig's own accessLogFormat.
-import { AccessLogFormatError } from '../../lib/access-log-format.js';
+import { parseJsonFormatObject } from '../../lib/access-log-format.js';
 import type { Redactor } from '../redact.js';
 import { compileJsonFormat, compileTextFormat } from './compile.js';
 import type { AccessLogRecord } from './record.js';
@@ -46,24 +46,6 @@ export interface AccessLogSettings {
   readonly accessLogEncoding?: AccessLogEncoding;
   /** TEXT: a format string; JSON: a JSON object of key -> format string. Empty: Istio's default. */
   readonly accessLogFormat?: string;
-}
-
-/**
- * The JSON object of a JSON-encoded accessLogFormat, each value a string; throws
- * AccessLogFormatError otherwise (Istio reads the field the same way).
- */
-export function parseJsonFormatObject(format: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(format);
-  } catch (err) {
-    throw new AccessLogFormatError(`with accessLogEncoding JSON, accessLogFormat must be a JSON object of key to format string: ${(err as Error).message}`, 0);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AccessLogFormatError('with accessLogEncoding JSON, accessLogFormat must be a JSON object of key to format string', 0);
-  const entries = Object.entries(parsed as Record<string, unknown>);
-  if (entries.length > 128) throw new AccessLogFormatError(`the JSON access log format has ${entries.length} keys, over the 128 accepted`, 0);
-  for (const [k, v] of entries) if (typeof v !== 'string') throw new AccessLogFormatError(`key ${JSON.stringify(k.slice(0, 64))} of the JSON access log format is not a format string`, 0);
-  return parsed as Record<string, string>;
 }
 
 /** Compiles the formatter the settings name (TEXT or JSON, Istio's default or the given format). */

@@ -3,4 +3,4 @@ export * from './compile.js';
 export * from './formats.js';
 export * from './writer.js';
 export { formatStartTime } from './start-time.js';
-export { AccessLogFormatError, parseAccessLogFormat, ACCESS_LOG_OPERATORS } from '../../lib/access-log-format.js';
+export { AccessLogFormatError, parseAccessLogFormat, parseJsonFormatObject, ACCESS_LOG_OPERATORS } from '../../lib/access-log-format.js';
