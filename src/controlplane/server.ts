@@ -42,6 +42,7 @@ import { ServingIdentity } from './serving-identity.js';
 import { revokeSvids, type RevokeResult, type RevokeTarget } from './revoke-svids.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { endCall, GrpcFront, type UnauthenticatedLimits } from './grpc-front.js';
+import { ControlPlaneMetrics, listenMetrics, type MetricsListener } from './metrics.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -52,6 +53,8 @@ export interface ControlPlaneOptions {
    * or admin token). admin.conf in the data directory tells the CLI how to reach it.
    */
   admin?: { host: string; port: number };
+  /** The metrics address (plain HTTP, /metrics only, no credentials: keep it on loopback). */
+  metrics?: { host: string; port: number };
   /** Where the configuration lives; the directory store under <dataDir>/config by default. */
   store?: ConfigStore;
   /** Trust domain of a CA created on first start; an existing CA keeps its own. */
@@ -113,6 +116,8 @@ export class ControlPlane {
   readonly #builder: SnapshotBuilder;
   #resources: { revision: number; items: readonly StoredResource[] } = { revision: 0, items: [] };
   #admin: AdminListener | undefined;
+  readonly metrics: ControlPlaneMetrics;
+  #metricsListener: MetricsListener | undefined;
   #store: ConfigStore | undefined;
   readonly #verified = new Map<string, { spiffeId: string; serial: string; notBefore: number; notAfter: number }>();
   #unwatch: (() => void) | undefined;
@@ -121,6 +126,7 @@ export class ControlPlane {
   readonly #registryFile: RegistryFile;
   port = 0;
   adminPort = 0;
+  metricsPort = 0;
 
   constructor(opts: ControlPlaneOptions) {
     this.#opts = opts;
@@ -140,7 +146,13 @@ export class ControlPlane {
       resources: () => this.#resources,
       revocations: () => ({ version: this.ca.lifecycle.revoked.version, serials: this.ca.lifecycle.revoked.serials() }),
     });
-    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log, maxSnapshotBytes: opts.maxSnapshotBytes });
+    this.metrics = new ControlPlaneMetrics({
+      connectedProxies: () => this.#publisher.connected,
+      resourcesByKind: () => countBy(this.#resources.items, (r) => r.kind),
+      registry: () => registrySizes(this.registry.workloads()),
+      rootNotAfter: () => this.ca.rootNotAfter.getTime(),
+    });
+    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log, maxSnapshotBytes: opts.maxSnapshotBytes, metrics: this.metrics });
     this.registry.onChange(() => {
       this.#registryFile.saveSoon();
       this.#publisher.changed();
@@ -162,6 +174,10 @@ export class ControlPlane {
     this.port = this.#front.port;
     await this.#openStore();
     if (this.#opts.admin) await this.#startAdmin(this.#opts.admin);
+    if (this.#opts.metrics) {
+      this.#metricsListener = await listenMetrics(this.#opts.metrics.host, this.#opts.metrics.port, this.metrics, { limits: this.#opts.limits, log: (e, f) => this.#log(e, f) });
+      this.metricsPort = this.#metricsListener.port;
+    }
     const leaseMs = this.registry.leaseMs;
     this.#expiry = setInterval(() => this.registry.expire(), Math.max(100, Math.floor(leaseMs / 4))).unref();
     this.#ready = true;
@@ -177,6 +193,7 @@ export class ControlPlane {
     await new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
     await this.#front?.close();
     await this.#admin?.close();
+    await this.#metricsListener?.close();
     this.#unwatch?.();
     await this.#store?.close();
   }
@@ -215,6 +232,7 @@ export class ControlPlane {
   // === identity ===
 
   #signCertificate(call: ServerUnaryCall<SignCertificateRequest, SignCertificateResponse>, callback: sendUnaryData<SignCertificateResponse>): void {
+    this.metrics.csrReceived();
     try {
       const { csr, joinToken, ttlSeconds } = call.request;
       let caller: Caller;
@@ -232,6 +250,7 @@ export class ControlPlane {
         expectedSpiffeId: caller.spiffeId,
         ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : this.#meshCertificateTtlMs(),
       });
+      this.metrics.certIssued();
       this.#log('svid.issued', { spiffeId: issued.spiffeId, serial: issued.serial, via: caller.credential.kind });
       callback(null, {
         spiffeId: issued.spiffeId,
@@ -476,4 +495,21 @@ function toServiceError(err: unknown, fallback: status): ServiceError {
 function memoryFigures(): { rss: number; heapUsed: number; external: number } {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
+  return out;
+}
+
+/** Registry sizes for the metrics: workloads, distinct services, and endpoints (a workload per service it serves). */
+function registrySizes(workloads: readonly { namespace: string; services: readonly string[] }[]): { workloads: number; services: number; endpoints: number } {
+  const services = new Set<string>();
+  let endpoints = 0;
+  for (const w of workloads) {
+    for (const s of w.services) services.add(`${s}.${w.namespace}`);
+    endpoints += w.services.length;
+  }
+  return { workloads: workloads.length, services: services.size, endpoints };
 }

@@ -11,6 +11,10 @@ import { JwksResolver } from '../proxy/jwks/index.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { startAdmin } from './admin.js';
+import { configDump } from './config-dump.js';
+import type { ServiceMessage } from '../api/control-plane-api.js';
+import { IstioMetrics } from '../telemetry/metrics/index.js';
+import { WEFT_VERSION } from '../lib/version.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SidecarStateDir } from './state-dir.js';
 
@@ -53,6 +57,8 @@ export interface SidecarOptions {
   logger: Logger;
   /** The logger's redaction step: learns the token locations of every snapshot put in force. */
   redactor?: Redactor;
+  /** Distinct series per Istio metric (default 10,000); past it new series are dropped and counted. */
+  maxMetricSeries?: number;
 }
 
 function toIdentity(svid: WorkloadSvid): SidecarIdentity {
@@ -78,10 +84,15 @@ export class Sidecar {
   /** The revoked serials of the last accepted snapshot, for a proxy started after it. */
   #revoked: readonly string[] = [];
   #admin: Server | undefined;
+  /** The services of the last accepted snapshot, for `weft proxy-config`. */
+  #services: readonly ServiceMessage[] = [];
+  /** Istio's request and TCP metrics of this sidecar, served at /stats/prometheus. */
+  readonly metrics: IstioMetrics;
   ports: { inbound: number; outbound?: number; admin?: number } = { inbound: 0 };
 
   constructor(opts: SidecarOptions) {
     this.#opts = opts;
+    this.metrics = new IstioMetrics({ component: 'proxy', version: WEFT_VERSION, ...(opts.maxMetricSeries === undefined ? {} : { maxSeries: opts.maxMetricSeries }) });
     this.#jwks = new JwksResolver({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
     this.#state = opts.stateDir === undefined ? undefined : new SidecarStateDir(opts.stateDir);
@@ -111,6 +122,7 @@ export class Sidecar {
     this.#opts.redactor?.add(tokenLocationNames(prepared.resources));
     this.#opts.redactor?.add({ params: snapshot.tokenParams ?? [], cookies: snapshot.tokenCookies ?? [], headers: snapshot.tokenHeaders ?? [] });
     this.directory.update(snapshot);
+    this.#services = snapshot.services;
     this.config = prepared;
     this.#revoked = snapshot.revokedSerials ?? [];
     this.#proxy?.updateRevocations(this.#revoked);
@@ -176,7 +188,10 @@ export class Sidecar {
           services: this.directory.serviceCount,
           lastNack: this.#lastNack ?? null,
           controlPlaneConnected: this.agent.connected,
+          workload: { spiffeId: this.agent.svid?.spiffeId ?? null, namespace: this.#opts.namespace, service: this.#opts.service, labels: this.#opts.labels },
+          ...this.#dump(),
         }),
+        istio: this.metrics,
       }, { logger, limits: this.#opts.limits });
       this.#admin = admin.server;
       this.ports.admin = admin.port;
@@ -206,6 +221,18 @@ export class Sidecar {
     await this.#proxy?.drain(this.#opts.drainTimeoutMs ?? 10_000);
     await new Promise<void>((resolve) => (this.#admin ? this.#admin.close(() => resolve()) : resolve()));
     logger.log('info', 'sidecar.stopped', {});
+  }
+
+  #dump(): ReturnType<typeof configDump> {
+    const o = this.#opts;
+    return configDump({
+      workload: { service: o.service, namespace: o.namespace, servicePort: o.servicePort },
+      app: o.app,
+      ports: this.ports,
+      hosts: { inbound: o.inbound.host, outbound: o.outbound?.host, admin: o.admin?.host },
+      acceptsPlaintext: this.config.inbound.acceptPlaintext,
+      services: this.#services,
+    });
   }
 
   #certs(): unknown {

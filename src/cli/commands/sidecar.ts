@@ -30,6 +30,7 @@ interface SidecarFlags {
   maxSessionsPerPeer: number;
   keepaliveInterval?: number;
   waitForControlPlane: number;
+  maxMetricSeries: number;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -57,6 +58,7 @@ export function registerSidecarCommand(program: Command): void {
     .option('--max-streams-per-session <n>', 'requests and tunnels a peer sidecar may run at once on one inbound session', countOption({ max: 2 ** 31 - 1 }), 1000)
     .option('--max-sessions-per-peer <n>', 'sessions opened to one peer sidecar when each is full of streams; past it requests get 503', countOption({ max: 1024 }), 8)
     .option('--keepalive-interval <duration>', 'a mesh session idle this long is sent a PING, and closed when the answer takes as long again (default: 10s)', durationOption)
+    .option('--max-metric-series <n>', "distinct series per Istio metric at /stats/prometheus; past it new series are dropped and counted in weft_metric_series_dropped_total", countOption(), 10_000)
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.')
     .action(async (flags: SidecarFlags) => {
       const { token, exposedMode } = readToken(flags);
@@ -78,6 +80,7 @@ export function registerSidecarCommand(program: Command): void {
         advertise: flags.advertise,
         ttlSeconds: flags.svidTtl,
         stateDir: flags.stateDir,
+        maxMetricSeries: flags.maxMetricSeries,
         limits: { maxConnections: flags.maxConnections, handshakeTimeoutMs: flags.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
         maxStreamsPerSession: flags.maxStreamsPerSession,
         maxSessionsPerPeer: flags.maxSessionsPerPeer,
