@@ -12,6 +12,7 @@ export { AGENT_ERROR_CODES } from './agent/errors.js';
 export { PROXY_ERROR_CODES } from './proxy/errors.js';
 export { ADMIN_ERROR_CODES } from './controlplane/admin/errors.js';
 export { DISCOVERY_ERROR_CODES } from './controlplane/discovery/errors.js';
+export { PROXY_CONFIG_ERROR_CODES } from './cli/proxy-config-errors.js';
 export * from './config/index.js';
 export * from './policy/index.js';
 export * from './policy/jwt/index.js';

@@ -10,6 +10,8 @@ import { registerResourceCommands } from './commands/resources.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerAuthzCommands } from './commands/authz.js';
+import { registerProxyConfigCommand } from './commands/proxy-config.js';
+import { registerProxyStatusCommand } from './commands/proxy-status.js';
 import { EXIT, UsageError } from './output.js';
 import { VERSION } from './version.js';
 
@@ -39,6 +41,8 @@ else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\` and \`weft co
   registerAnalyzeCommand(program);
   registerAuthzCommands(program);
   registerStatusCommand(program);
+  registerProxyStatusCommand(program);
+  registerProxyConfigCommand(program);
   return program;
 }
 

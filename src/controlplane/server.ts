@@ -43,6 +43,7 @@ import { revokeSvids, type RevokeResult, type RevokeTarget } from './revoke-svid
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { endCall, GrpcFront, type UnauthenticatedLimits } from './grpc-front.js';
 import { ControlPlaneMetrics, listenMetrics, type MetricsListener } from './metrics.js';
+import { ADMIN_ADDRESS_METADATA } from '../api/subscribe-metadata.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -349,7 +350,8 @@ export class ControlPlane {
       }
       subscribed = true;
       const notAfter = call.getAuthContext().sslPeerCertificate?.valid_to;
-      this.#publisher.add(call, { workloadId: workload.id, spiffeId: workload.spiffeId, namespace: workload.namespace, labels: workload.labels }, notAfter ? new Date(notAfter).toISOString() : undefined);
+      const adminAddress = loopbackAddress(call.metadata.get(ADMIN_ADDRESS_METADATA)[0]);
+      this.#publisher.add(call, { workloadId: workload.id, spiffeId: workload.spiffeId, namespace: workload.namespace, labels: workload.labels, ...(adminAddress === undefined ? {} : { adminAddress }) }, notAfter ? new Date(notAfter).toISOString() : undefined);
     });
   }
 
@@ -512,4 +514,14 @@ function registrySizes(workloads: readonly { namespace: string; services: readon
     endpoints += w.services.length;
   }
   return { workloads: workloads.length, services: services.size, endpoints };
+}
+
+/**
+ * A sidecar's reported admin address, kept only when it is a loopback HOST:PORT: the CLI connects
+ * to it, so a sidecar must not be able to point it elsewhere.
+ */
+function loopbackAddress(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.length > 64) return undefined;
+  const m = /^(?:(127\.\d{1,3}\.\d{1,3}\.\d{1,3})|\[(::1)\]):(\d{1,5})$/.exec(v);
+  return m === null || Number(m[3]) < 1 || Number(m[3]) > 65535 ? undefined : v;
 }

@@ -103,6 +103,7 @@ export class Sidecar {
       firstContactWaitMs: opts.firstContactWaitMs,
       log: (level, event, fields) => opts.logger.log(level, event, fields),
       accept: (snapshot) => this.#accept(snapshot, true),
+      adminAddress: () => (this.ports.admin === undefined || opts.admin === undefined ? undefined : `${opts.admin.host.includes(':') ? `[${opts.admin.host}]` : opts.admin.host}:${this.ports.admin}`),
     });
   }
 

@@ -15,6 +15,8 @@ export interface SubscribedWorkload {
   readonly spiffeId: string;
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The sidecar's admin endpoint as it reported it (loopback host:port), for `weft proxy-config`. */
+  readonly adminAddress?: string;
 }
 
 /** A workload's snapshot content and a signature that is equal exactly when the content is. */
@@ -38,6 +40,7 @@ export interface SubscriberStatus {
   readonly spiffeId: string;
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly adminAddress?: string;
   /** The version last sent, and the state of the answer to it. */
   readonly sentVersion: number;
   readonly state: SnapshotState;
@@ -210,6 +213,7 @@ export class SnapshotPublisher {
         spiffeId: s.workload.spiffeId,
         namespace: s.workload.namespace,
         labels: s.workload.labels,
+        ...(s.workload.adminAddress === undefined ? {} : { adminAddress: s.workload.adminAddress }),
         sentVersion: s.sentVersion,
         state: s.state,
         ackedVersion: s.ackedVersion,
