@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { systemClock } from '../lib/clock.js';
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../lib/connection-guard.js';
 import { WEFT_VERSION } from '../lib/version.js';
-import { PROMETHEUS_CONTENT_TYPE, PrometheusExposition, processMetricsRegistry } from '../telemetry/metrics/index.js';
+import { PrometheusExposition, processMetricsRegistry } from '../telemetry/metrics/index.js';
 
 /** What the metrics read at scrape time from the running control plane. */
 export interface ControlPlaneFigures {
@@ -92,17 +92,14 @@ export interface MetricsListener {
 /**
  * Serves GET /metrics in plain HTTP, without credentials (as istiod's monitoring port 15014):
  * bind it to loopback, or restrict the port by firewall. Connections are capped and must send
- * their request head within the handshake timeout; concurrent scrapes share one rendering.
+ * their request head within the handshake timeout; at most two scrapes render at once (more are answered 503).
  */
 export async function listenMetrics(host: string, port: number, metrics: ControlPlaneMetrics, opts: { limits?: ConnectionLimits; log?: (event: string, fields: Record<string, unknown>) => void } = {}): Promise<MetricsListener> {
   const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics port serves /metrics only\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
-    metrics.exposition.scrape().then(
-      (text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : text),
-      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
-    );
+    metrics.exposition.serve(res, req.method === 'HEAD');
   });
   const guard = new ConnectionGuard('control-plane-metrics', opts.limits ?? DEFAULT_CONNECTION_LIMITS, { count: () => undefined, log: (_level, event, fields) => opts.log?.(event, fields) }, systemClock);
   guard.attach(server);

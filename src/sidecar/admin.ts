@@ -4,7 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { systemClock } from '../lib/clock.js';
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../lib/connection-guard.js';
 import type { Logger } from '../telemetry/logger.js';
-import { PROMETHEUS_CONTENT_TYPE, PrometheusExposition, processMetricsRegistry, registerStats, type IstioMetrics } from '../telemetry/metrics/index.js';
+import { PrometheusExposition, processMetricsRegistry, registerStats, type IstioMetrics } from '../telemetry/metrics/index.js';
 
 export interface AdminSources {
   ready(): boolean;
@@ -77,10 +77,7 @@ export function startAdmin(
     } else if (path === '/config') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sources.config(), null, 2)}\n`);
     } else if (path === '/stats/prometheus') {
-      exposition.scrape().then(
-        (text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text),
-        (err: Error) => res.writeHead(500).end(`${err.message}\n`),
-      );
+      exposition.serve(res, req.method === 'HEAD');
     } else if (path === '/stats' || path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),

@@ -3,7 +3,7 @@
 // values an attacker controls, and a flood of scrapes. Each is bounded and fails closed; nothing
 // throws anything but the typed error, nothing grows without bound.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { AccessLogFormatError, compileAccessLogFormat, compileTextFormat } from '../../src/telemetry/access-log/index.js';
@@ -80,13 +80,39 @@ describe('metric labels and scrapes', () => {
     }
   });
 
-  test('a flood of concurrent scrapes shares renderings', async () => {
-    let renders = 0;
-    const e = new PrometheusExposition([{ metrics: async () => (renders++, await new Promise((r) => setTimeout(r, 20)), 'x 1\n') }]);
-    const all = await Promise.all(Array.from({ length: 500 }, () => e.scrape()));
-    assert.ok(all.every((t) => t === 'x 1\n'));
-    assert.equal(renders, 1);
-    assert.equal(e.renders, 1);
+  test('scrapes beyond two at once are answered 503 at once instead of rendering', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = { async *textChunks() { await gate; yield 'x 1\n'; } };
+    const e = new PrometheusExposition([slow], { maxConcurrent: 2 });
+    const server = createServer((_req, res) => e.serve(res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const pending = Array.from({ length: 10 }, () => get(port, '/'));
+      for (let i = 0; i < 500 && e.stats.refused < 8; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(e.stats, { renders: 2, refused: 8 });
+      release();
+      const statuses = await Promise.all(pending);
+      assert.deepEqual(statuses.sort(), [200, 200, 503, 503, 503, 503, 503, 503, 503, 503]);
+      assert.equal(await get(port, '/'), 200, 'a scrape after the flood renders');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('a registry at a high series cap streams in bounded chunks, never one giant string', () => {
+    const m = new IstioMetrics({ maxSeries: 2000 });
+    for (let c = 0; c < 2000; c++) m.recordRequest(peerLabels({ reporter: 'source', source: { service: `caller-${c}` }, destination: { service: 'd', namespace: 'n' } }), { protocol: 'http', responseCode: 200 }, 1, 1, 1);
+    let chunks = 0;
+    let largest = 0;
+    for (const chunk of m.chunks()) {
+      chunks++;
+      largest = Math.max(largest, chunk.length);
+    }
+    assert.ok(chunks >= 4 * (2000 / 32), `${chunks} chunks`);
+    assert.ok(largest < 2_000_000, `largest chunk ${largest}`);
   });
 
   async function get(port: number, path: string, method = 'GET'): Promise<number> {
@@ -109,7 +135,7 @@ describe('metric labels and scrapes', () => {
       assert.equal(await get(l.port, '/v1/status'), 404);
       assert.equal(await get(l.port, '/metrics', 'POST'), 405);
       const statuses = await Promise.all(Array.from({ length: 200 }, () => get(l.port, '/metrics')));
-      assert.ok(statuses.every((s) => s === 200 || s === 0), 'every answer is a full scrape or a refused connection');
+      assert.ok(statuses.every((s) => s === 200 || s === 503 || s === 0), 'every answer is a full scrape, a 503 or a refused connection');
       assert.ok(statuses.some((s) => s === 200));
       assert.equal(await get(l.port, '/metrics'), 200, 'still serving after the flood');
     } finally {
@@ -122,7 +148,7 @@ describe('metric labels and scrapes', () => {
     const admin = await startAdmin('127.0.0.1', 0, { ready: () => true, certs: () => ({}), stats: () => ({ requests_total: 1, sessions: 2 }), rotations: () => 0, certNotAfter: () => undefined, config: () => ({}), istio }, { limits: { maxConnections: 20, handshakeTimeoutMs: 2_000 } });
     try {
       const statuses = await Promise.all(Array.from({ length: 200 }, () => get(admin.port, '/stats/prometheus')));
-      assert.ok(statuses.every((s) => s === 200 || s === 0));
+      assert.ok(statuses.every((s) => s === 200 || s === 503 || s === 0));
       assert.equal(await get(admin.port, '/stats/prometheus'), 200);
     } finally {
       await new Promise<void>((resolve) => admin.server.close(() => resolve()));

@@ -1,6 +1,8 @@
 // Building blocks of a Prometheus endpoint: the standard process metrics, counters read from a
-// plain stats object at scrape time, and a scrape that concurrent requests share, so a flood of
-// scrapes costs one rendering at a time rather than one each.
+// plain stats object at scrape time, and an endpoint that streams the text with a bound on
+// scrapes rendering at once, so a flood of scrapes costs a few renderings, not one each.
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 /**
@@ -33,40 +35,73 @@ export function registerStats(registry: Registry, prefix: string, help: string, 
 /** Prometheus's text format content type. */
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
+/** A source of Prometheus text: a prom-client registry, or anything that streams text chunks. */
+export type TextSource = Registry | { textChunks(): AsyncIterable<string> };
+
 /**
- * Renders the concatenation of `parts` (prom-client registries or text sources); scrapes that
- * arrive while one renders get the same result.
+ * A Prometheus endpoint over several sources. The text streams to the socket chunk by chunk with
+ * backpressure, so a large registry never becomes one string in memory; at most `maxConcurrent`
+ * scrapes render at once, and a scrape beyond that is answered 503 at once (Prometheus counts it
+ * as a failed scrape and tries again at its next interval).
  */
 export class PrometheusExposition {
-  readonly #parts: readonly (Registry | { metrics(): Promise<string> | string })[];
-  #inFlight: Promise<string> | undefined;
+  readonly #parts: readonly TextSource[];
+  readonly #max: number;
+  #active = 0;
   #renders = 0;
+  #refused = 0;
 
-  constructor(parts: readonly (Registry | { metrics(): Promise<string> | string })[]) {
+  constructor(parts: readonly TextSource[], opts: { maxConcurrent?: number } = {}) {
     this.#parts = parts;
+    this.#max = opts.maxConcurrent ?? 2;
   }
 
-  /** How many times the text was rendered (scrapes sharing a render count once). */
-  get renders(): number {
-    return this.#renders;
+  /** Scrapes rendered, and scrapes refused because `maxConcurrent` were rendering. */
+  get stats(): { renders: number; refused: number } {
+    return { renders: this.#renders, refused: this.#refused };
   }
 
-  scrape(): Promise<string> {
-    if (this.#inFlight !== undefined) return this.#inFlight;
-    this.#renders++;
-    const p = (async () => {
-      const texts: string[] = [];
-      for (const part of this.#parts) {
+  async *text(): AsyncGenerator<string> {
+    for (const part of this.#parts) {
+      if (part instanceof Registry) {
         const t = await part.metrics();
-        texts.push(t.endsWith('\n') || t === '' ? t : `${t}\n`);
+        yield t.endsWith('\n') || t === '' ? t : `${t}\n`;
+      } else {
+        yield* part.textChunks();
       }
-      return texts.join('');
-    })();
-    this.#inFlight = p;
-    const clear = () => {
-      if (this.#inFlight === p) this.#inFlight = undefined;
+    }
+  }
+
+  /** The whole text as one string (tests, small sources). */
+  async scrape(): Promise<string> {
+    let out = '';
+    for await (const chunk of this.text()) out += chunk;
+    return out;
+  }
+
+  /** Answers one HTTP scrape. */
+  serve(res: ServerResponse, head = false): void {
+    if (this.#active >= this.#max) {
+      this.#refused++;
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('a scrape is already being rendered: try again\n');
+      return;
+    }
+    this.#active++;
+    this.#renders++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.#active--;
     };
-    p.then(clear, clear);
-    return p;
+    res.once('close', finish);
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+    if (head) {
+      res.end();
+      return;
+    }
+    const body = Readable.from(this.text(), { objectMode: false });
+    body.once('error', (err: Error) => res.destroy(err));
+    body.pipe(res);
   }
 }
