@@ -43,8 +43,9 @@ export function registerUpCommand(program: Command): void {
       try {
         const cpPort = await freePort();
         const cpAdmin = await freePort();
+        const cpMetrics = await freePort();
         progress('starting control plane...');
-        const cp = startChild('control-plane', process.execPath, [WEFT_BIN, 'control-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${cpPort}`, '--admin', `127.0.0.1:${cpAdmin}`], logDir);
+        const cp = startChild('control-plane', process.execPath, [WEFT_BIN, 'control-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${cpPort}`, '--admin', `127.0.0.1:${cpAdmin}`, '--metrics', `127.0.0.1:${cpMetrics}`], logDir);
         children.push(cp);
         await waitReady(`http://127.0.0.1:${cpAdmin}/healthz/ready`, cp, 20_000);
 
@@ -98,6 +99,7 @@ export function registerUpCommand(program: Command): void {
             ]),
           ],
         );
+        process.stdout.write(`\nmetrics: http://127.0.0.1:${cpMetrics}/metrics (control plane), http://127.0.0.1:ADMIN/stats/prometheus (each sidecar)\n`);
         process.stdout.write('\nchecking every hop...\n\n');
         const rows = await runChecks(running, ca.trustDomain);
         printTable(['CHECK', 'RESULT', 'DETAIL'], rows.map((r) => [r.check, r.ok ? '✔ ok' : '✘ FAILED', r.detail]));
