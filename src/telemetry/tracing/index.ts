@@ -5,3 +5,4 @@ export * from './sampling.js';
 export * from './context.js';
 export * from './tracer.js';
 export * from './config.js';
+export * from './attributes.js';
