@@ -28,8 +28,9 @@ export function buildProgram(): Command {
     `
 Exit codes: 0 ok, 1 refused or invalid input, 2 usage error.
 The CA and token commands work on a data directory (--data-dir, default ./.weft).
-apply, get, delete, analyze and status talk to a control plane's admin API: --config FILE,
-else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\` and \`weft control-plane\`).`,
+apply, get, delete, analyze, status, proxy-status and proxy-config talk to a control plane's
+admin API: --config FILE, else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\`
+and \`weft control-plane\`).`,
   );
   registerUpCommand(program);
   registerCaCommands(program);
