@@ -1,5 +1,6 @@
 // The library API of weft: identities, the certificate authority and join tokens.
 export { WeftError, isWeftError, LIB_ERROR_CODES } from './lib/errors.js';
+export { ACCESS_LOG_FORMAT_ERROR_CODES } from './lib/access-log-format.js';
 export { type Clock, systemClock, FrozenClock } from './lib/clock.js';
 export { parseDuration, formatDuration } from './lib/duration.js';
 export * from './identity/index.js';
@@ -12,6 +13,7 @@ export { PROXY_ERROR_CODES } from './proxy/errors.js';
 export { EXTAUTHZ_ERROR_CODES } from './proxy/ext-authz/errors.js';
 export { ADMIN_ERROR_CODES } from './controlplane/admin/errors.js';
 export { DISCOVERY_ERROR_CODES } from './controlplane/discovery/errors.js';
+export { PROXY_CONFIG_ERROR_CODES } from './cli/proxy-config-errors.js';
 export * from './config/index.js';
 export * from './policy/index.js';
 export * from './policy/jwt/index.js';

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { ADMIN_ADDRESS_METADATA } from '../api/subscribe-metadata.js';
 import { isIP } from 'node:net';
 import { credentials, Metadata, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -83,9 +84,15 @@ export class ControlPlaneClient {
     return this.#unary(this.#registry, 'deregister', { workloadId });
   }
 
-  /** Opens the snapshot stream; the caller writes the first message (its workload id), then ACKs/NACKs. */
-  subscribe(): ClientDuplexStream<SubscribeRequest, MeshSnapshot> {
-    return (this.#discovery as unknown as { subscribe(): ClientDuplexStream<SubscribeRequest, MeshSnapshot> }).subscribe();
+  /**
+   * Opens the snapshot stream; the caller writes the first message (its workload id), then
+   * ACKs/NACKs. `adminAddress` (the sidecar's loopback admin endpoint) travels as call metadata,
+   * so `weft proxy-config` can find the sidecar through the control plane's status.
+   */
+  subscribe(adminAddress?: string): ClientDuplexStream<SubscribeRequest, MeshSnapshot> {
+    const metadata = new Metadata();
+    if (adminAddress !== undefined) metadata.set(ADMIN_ADDRESS_METADATA, adminAddress);
+    return (this.#discovery as unknown as { subscribe(m: Metadata): ClientDuplexStream<SubscribeRequest, MeshSnapshot> }).subscribe(metadata);
   }
 
   close(): void {

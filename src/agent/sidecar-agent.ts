@@ -42,6 +42,8 @@ export interface SidecarAgentOptions {
    * backoff; 0 tries once. Default 3 minutes. Refusals are never retried.
    */
   firstContactWaitMs?: number;
+  /** The sidecar's admin endpoint (host:port), reported to the control plane when subscribing. */
+  adminAddress?: () => string | undefined;
 }
 
 /** The default bound of `firstContactWaitMs`. */
@@ -313,7 +315,7 @@ export class SidecarAgent extends EventEmitter {
   }
 
   #follow(client: ControlPlaneClient, workloadId: string): void {
-    const stream = client.subscribe();
+    const stream = client.subscribe(this.#opts.adminAddress?.());
     this.#stream = stream;
     stream.on('data', (pushed: MeshSnapshot) => {
       // Omitted services are the ones of the last snapshot accepted on this stream.

@@ -28,6 +28,8 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   authz: 'weft authz check --to details.default --from-principal cluster.local/ns/default/sa/productpage --path /',
   'authz check': 'weft authz check --to details.default --from-principal cluster.local/ns/default/sa/productpage --method GET --path /',
   status: 'weft status -o json',
+  'proxy-status': 'weft proxy-status -o yaml',
+  'proxy-config': 'weft proxy-config clusters details -o json',
 };
 
 /** Applies the conventions to `program` and every command under it. */

@@ -11,6 +11,8 @@ import { registerStatusCommand } from './commands/status.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerAuthzCommands } from './commands/authz.js';
 import { finishHelp } from './help.js';
+import { registerProxyConfigCommand } from './commands/proxy-config.js';
+import { registerProxyStatusCommand } from './commands/proxy-status.js';
 import { EXIT, UsageError } from './output.js';
 import { VERSION } from './version.js';
 
@@ -27,8 +29,9 @@ export function buildProgram(): Command {
     `
 Exit codes: 0 ok, 1 refused or invalid input, 2 usage error.
 The CA and token commands work on a data directory (--data-dir, default ./.weft).
-apply, get, delete, analyze and status talk to a control plane's admin API: --config FILE,
-else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\` and \`weft control-plane\`).`,
+apply, get, delete, analyze, status, proxy-status and proxy-config talk to a control plane's
+admin API: --config FILE, else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\`
+and \`weft control-plane\`).`,
   );
   registerUpCommand(program);
   registerCaCommands(program);
@@ -40,6 +43,8 @@ else $WEFT_CONFIG, else ./.weft/admin.conf (written by \`weft up\` and \`weft co
   registerAnalyzeCommand(program);
   registerAuthzCommands(program);
   registerStatusCommand(program);
+  registerProxyStatusCommand(program);
+  registerProxyConfigCommand(program);
   finishHelp(program);
   return program;
 }

@@ -27,6 +27,7 @@ const NO_TCP_POOL = 'the sidecar keeps its own pool of HTTP/2 sessions per endpo
 const NO_H2_TUNING = 'HTTP/2 session settings towards mesh endpoints are the sidecar\'s own';
 const NO_STREAM_ROUTING = 'the outbound proxy routes HTTP requests; CONNECT tunnels go to the service their target names';
 const NO_K8S = 'weft has no Kubernetes garbage collector or finalizers';
+const NO_REQUEST_TELEMETRY = 'access logs and spans are validated and built, but the sidecar does not write them per request yet';
 
 /** What the sidecar does not apply of a DestinationRule traffic policy at `at`; the rest (balancing, outlier detection, request limits) it applies. */
 function clientPolicyRules(at: string): UnenforcedRule[] {
@@ -82,6 +83,12 @@ export const UNENFORCED_RULES: readonly UnenforcedRule[] = [
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].network', reason: 'weft has one network' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].locality', reason: 'locality-aware load balancing is not supported yet' },
   { kind: 'ServiceEntry', path: 'spec.endpoints[*].weight', reason: 'endpoint weights are not applied yet' },
+
+  { kind: 'MeshConfig', path: 'spec.accessLogFile', when: (v) => v !== '', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.accessLogFormat', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.defaultConfig.tracing', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.defaultProviders.tracing', reason: NO_REQUEST_TELEMETRY },
+  { kind: 'MeshConfig', path: 'spec.extensionProviders[*].opentelemetry.grpc', reason: 'weft exports OTLP over HTTP only: an opentelemetry provider without http is sent OTLP/HTTP at /v1/traces' },
 ];
 
 function parsePattern(path: string): Segment[] {

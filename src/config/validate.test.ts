@@ -274,6 +274,25 @@ const CASES: readonly Case[] = [
     ],
   },
   {
+    name: 'fail/mesh-config: access log format names the unknown operator, sampling range, tracing provider',
+    text: 'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec:\n  accessLogFile: relative.log\n  accessLogFormat: "[%START_TIME%] %REQ(:PATH)% %NOT_AN_OPERATOR%"\n  defaultConfig: {tracing: {sampling: 150}}\n  defaultProviders: {tracing: [otel, x]}\n  extensionProviders:\n  - name: otel\n    envoyExtAuthzHttp: {service: a.b.svc.cluster.local, port: 80}\n',
+    expect: [
+      'test.yaml:5:18: spec.accessLogFile: invalid access log file "relative.log": must be empty (off), /dev/stdout, /dev/stderr or an absolute path (WEFT_CONFIG_INVALID_PATH)',
+      'test.yaml:6:20: spec.accessLogFormat: invalid access log format: unknown operator %NOT_AN_OPERATOR% at offset 28: weft fills START_TIME, REQ, RESP, TRAILER, PROTOCOL, RESPONSE_CODE, RESPONSE_FLAGS, RESPONSE_CODE_DETAILS, CONNECTION_TERMINATION_DETAILS, UPSTREAM_TRANSPORT_FAILURE_REASON, BYTES_RECEIVED, BYTES_SENT, DURATION, UPSTREAM_SERVICE_TIME, UPSTREAM_HOST, UPSTREAM_CLUSTER, UPSTREAM_CLUSTER_RAW, UPSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, DOWNSTREAM_LOCAL_URI_SAN, UPSTREAM_PEER_URI_SAN, REQUESTED_SERVER_NAME, ROUTE_NAME (WEFT_CONFIG_INVALID_VALUE)',
+      'test.yaml:7:39: spec.defaultConfig.tracing.sampling: must be <= 100, got 150 (WEFT_CONFIG_OUT_OF_RANGE)',
+      'test.yaml:8:31: spec.defaultProviders.tracing: must have at most 1 items (WEFT_CONFIG_OUT_OF_RANGE)',
+      'test.yaml:8:32: spec.defaultProviders.tracing[0]: extension provider "otel" is not an opentelemetry provider: tracing needs one (WEFT_CONFIG_INVALID_VALUE)',
+      'test.yaml:8:38: spec.defaultProviders.tracing[1]: no extensionProviders entry is named "x" (WEFT_CONFIG_MISSING_DEPENDENCY)',
+    ],
+  },
+  {
+    name: 'fail/mesh-config: a JSON access log format must be an object of format strings',
+    text: 'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec:\n  accessLogEncoding: JSON\n  accessLogFormat: \'{"code": "%RESPONSE_CODE%", "bad": "%REQ%"}\'\n',
+    expect: [
+      'test.yaml:6:20: spec.accessLogFormat: invalid access log format: key "bad": operator %REQ% at offset 0 needs a header name: %REQ(X-HEADER)% or %REQ(X?Y)% (WEFT_CONFIG_INVALID_VALUE)',
+    ],
+  },
+  {
     name: 'fail/tls: ISTIO_MUTUAL with certificates, MUTUAL without a client certificate',
     text: 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: a\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL, caCertificates: /ca.pem}\n  subsets:\n  - name: v1\n    trafficPolicy:\n      portLevelSettings:\n      - port: {number: 80}\n        tls: {mode: MUTUAL}\n',
     expect: [

@@ -42,6 +42,8 @@ import { ServingIdentity } from './serving-identity.js';
 import { revokeSvids, type RevokeResult, type RevokeTarget } from './revoke-svids.js';
 import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { endCall, GrpcFront, type UnauthenticatedLimits } from './grpc-front.js';
+import { ControlPlaneMetrics, listenMetrics, type MetricsListener } from './metrics.js';
+import { ADMIN_ADDRESS_METADATA } from '../api/subscribe-metadata.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -52,6 +54,8 @@ export interface ControlPlaneOptions {
    * or admin token). admin.conf in the data directory tells the CLI how to reach it.
    */
   admin?: { host: string; port: number };
+  /** The metrics address (plain HTTP, /metrics only, no credentials: keep it on loopback). */
+  metrics?: { host: string; port: number };
   /** Where the configuration lives; the directory store under <dataDir>/config by default. */
   store?: ConfigStore;
   /** Trust domain of a CA created on first start; an existing CA keeps its own. */
@@ -114,6 +118,8 @@ export class ControlPlane {
   readonly #builder: SnapshotBuilder;
   #resources: { revision: number; items: readonly StoredResource[] } = { revision: 0, items: [] };
   #admin: AdminListener | undefined;
+  readonly metrics: ControlPlaneMetrics;
+  #metricsListener: MetricsListener | undefined;
   #store: ConfigStore | undefined;
   readonly #verified = new Map<string, { spiffeId: string; serial: string; notBefore: number; notAfter: number }>();
   #unwatch: (() => void) | undefined;
@@ -122,6 +128,7 @@ export class ControlPlane {
   readonly #registryFile: RegistryFile;
   port = 0;
   adminPort = 0;
+  metricsPort = 0;
 
   constructor(opts: ControlPlaneOptions) {
     this.#opts = opts;
@@ -141,7 +148,13 @@ export class ControlPlane {
       resources: () => this.#resources,
       revocations: () => ({ version: this.ca.lifecycle.revoked.version, serials: this.ca.lifecycle.revoked.serials() }),
     });
-    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log, maxSnapshotBytes: opts.maxSnapshotBytes });
+    this.metrics = new ControlPlaneMetrics({
+      connectedProxies: () => this.#publisher.connected,
+      resourcesByKind: () => countBy(this.#resources.items, (r) => r.kind),
+      registry: () => registrySizes(this.registry.workloads()),
+      rootNotAfter: () => this.ca.rootNotAfter.getTime(),
+    });
+    this.#publisher = new SnapshotPublisher({ build: (w) => this.#builder.build(w), clock: this.#clock, log: opts.log, maxSnapshotBytes: opts.maxSnapshotBytes, metrics: this.metrics });
     this.registry.onChange(() => {
       this.#registryFile.saveSoon();
       this.#publisher.changed();
@@ -163,6 +176,10 @@ export class ControlPlane {
     this.port = this.#front.port;
     await this.#openStore();
     if (this.#opts.admin) await this.#startAdmin(this.#opts.admin);
+    if (this.#opts.metrics) {
+      this.#metricsListener = await listenMetrics(this.#opts.metrics.host, this.#opts.metrics.port, this.metrics, { limits: this.#opts.limits, log: (e, f) => this.#log(e, f) });
+      this.metricsPort = this.#metricsListener.port;
+    }
     const leaseMs = this.registry.leaseMs;
     this.#expiry = setInterval(() => this.registry.expire(), Math.max(100, Math.floor(leaseMs / 4))).unref();
     this.#ready = true;
@@ -178,6 +195,7 @@ export class ControlPlane {
     await new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
     await this.#front?.close();
     await this.#admin?.close();
+    await this.#metricsListener?.close();
     this.#unwatch?.();
     await this.#store?.close();
   }
@@ -221,6 +239,7 @@ export class ControlPlane {
   // === identity ===
 
   #signCertificate(call: ServerUnaryCall<SignCertificateRequest, SignCertificateResponse>, callback: sendUnaryData<SignCertificateResponse>): void {
+    this.metrics.csrReceived();
     try {
       const { csr, joinToken, ttlSeconds } = call.request;
       let caller: Caller;
@@ -238,6 +257,7 @@ export class ControlPlane {
         expectedSpiffeId: caller.spiffeId,
         ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : this.#meshCertificateTtlMs(),
       });
+      this.metrics.certIssued();
       this.#log('svid.issued', { spiffeId: issued.spiffeId, serial: issued.serial, via: caller.credential.kind });
       callback(null, {
         spiffeId: issued.spiffeId,
@@ -340,7 +360,8 @@ export class ControlPlane {
       }
       subscribed = true;
       const notAfter = call.getAuthContext().sslPeerCertificate?.valid_to;
-      this.#publisher.add(call, { workloadId: workload.id, spiffeId: workload.spiffeId, namespace: workload.namespace, labels: workload.labels }, notAfter ? new Date(notAfter).toISOString() : undefined);
+      const adminAddress = loopbackAddress(call.metadata.get(ADMIN_ADDRESS_METADATA)[0]);
+      this.#publisher.add(call, { workloadId: workload.id, spiffeId: workload.spiffeId, namespace: workload.namespace, labels: workload.labels, ...(adminAddress === undefined ? {} : { adminAddress }) }, notAfter ? new Date(notAfter).toISOString() : undefined);
     });
   }
 
@@ -505,4 +526,31 @@ function analyzedProtocol(protocol: ServiceProtocol): 'HTTP' | 'HTTP2' | 'GRPC' 
   if (protocol === 'HTTP' || protocol === 'HTTP2' || protocol === 'GRPC') return protocol;
   if (protocol === '' || protocol === 'GRPC-WEB') return 'HTTP';
   return 'TCP';
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
+  return out;
+}
+
+/** Registry sizes for the metrics: workloads, distinct services, and endpoints (a workload per service it serves). */
+function registrySizes(workloads: readonly { namespace: string; services: readonly string[] }[]): { workloads: number; services: number; endpoints: number } {
+  const services = new Set<string>();
+  let endpoints = 0;
+  for (const w of workloads) {
+    for (const s of w.services) services.add(`${s}.${w.namespace}`);
+    endpoints += w.services.length;
+  }
+  return { workloads: workloads.length, services: services.size, endpoints };
+}
+
+/**
+ * A sidecar's reported admin address, kept only when it is a loopback HOST:PORT: the CLI connects
+ * to it, so a sidecar must not be able to point it elsewhere.
+ */
+function loopbackAddress(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.length > 64) return undefined;
+  const m = /^(?:(127\.\d{1,3}\.\d{1,3}\.\d{1,3})|\[(::1)\]):(\d{1,5})$/.exec(v);
+  return m === null || Number(m[3]) < 1 || Number(m[3]) > 65535 ? undefined : v;
 }

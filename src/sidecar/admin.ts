@@ -4,6 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { systemClock } from '../lib/clock.js';
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../lib/connection-guard.js';
 import type { Logger } from '../telemetry/logger.js';
+import { PrometheusExposition, processMetricsRegistry, registerStats, type IstioMetrics } from '../telemetry/metrics/index.js';
 
 export interface AdminSources {
   /** True, or why the sidecar is not ready. */
@@ -14,12 +15,15 @@ export interface AdminSources {
   certNotAfter(): number | undefined;
   /** The configuration in force: snapshot version, resources, NACKs (Envoy's config_dump, in short). */
   config(): unknown;
+  /** Istio's request and TCP metrics, served at /stats/prometheus with the process metrics. */
+  istio?: IstioMetrics;
 }
 
 /**
  * The sidecar's admin endpoint, for 127.0.0.1 only: /healthz/ready, /certs and /config (JSON), /stats
- * (Prometheus text). Counters are read from the proxy and agent at scrape time, never on the
- * request path.
+ * (Prometheus text of the sidecar's own counters) and /stats/prometheus (Envoy's path: Istio's
+ * metrics, the process metrics and the proxy's counters as weft_proxy_*). Counters are read from
+ * the proxy and agent at scrape time, never on the request path.
  */
 export function startAdmin(
   host: string,
@@ -40,10 +44,14 @@ export function startAdmin(
       new Gauge({ name: `weft_sidecar_${name}`, help, registers: [registry], collect() { this.set(read()); } });
     }
   }
+  // /stats/prometheus: what a Prometheus scraping Istio's proxies expects, plus weft's counters.
+  const prometheus = processMetricsRegistry();
+  registerStats(prometheus, 'weft_proxy_', 'weft sidecar proxy', stats);
+  const exposition = new PrometheusExposition(sources.istio === undefined ? [prometheus] : [prometheus, sources.istio]);
   new Counter({
     name: 'weft_sidecar_svid_rotations_total',
     help: 'X.509-SVID rotations since the sidecar started',
-    registers: [registry],
+    registers: [registry, prometheus],
     collect() {
       this.reset();
       this.inc(sources.rotations());
@@ -52,7 +60,7 @@ export function startAdmin(
   new Gauge({
     name: 'weft_sidecar_svid_expiration_timestamp_seconds',
     help: 'not-after of the current X.509-SVID, seconds since the epoch',
-    registers: [registry],
+    registers: [registry, prometheus],
     collect() {
       const t = sources.certNotAfter();
       if (t !== undefined) this.set(t / 1000);
@@ -69,13 +77,15 @@ export function startAdmin(
       res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sources.certs(), null, 2)}\n`);
     } else if (path === '/config') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sources.config(), null, 2)}\n`);
+    } else if (path === '/stats/prometheus') {
+      exposition.serve(res, req.method === 'HEAD');
     } else if (path === '/stats' || path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (err: Error) => res.writeHead(500).end(`${err.message}\n`),
       );
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz/ready, /certs, /config, /stats\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz/ready, /certs, /config, /stats, /stats/prometheus\n');
     }
   });
   const guard = new ConnectionGuard('sidecar-admin', opts.limits ?? DEFAULT_CONNECTION_LIMITS, {

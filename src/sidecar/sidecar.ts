@@ -14,6 +14,10 @@ import type { ConnectionLimits } from '../lib/connection-guard.js';
 import { selectProtocol } from '../registry/index.js';
 import { startAdmin } from './admin.js';
 import { AppHealth, DEFAULT_APP_HEALTH, type AppHealthSettings } from './app-health.js';
+import { configDump } from './config-dump.js';
+import type { ServiceMessage } from '../api/control-plane-api.js';
+import { IstioMetrics } from '../telemetry/metrics/index.js';
+import { WEFT_VERSION } from '../lib/version.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { TrafficCompiler, trafficStats } from './traffic-config.js';
 import type { TrafficConfig } from '../proxy/index.js';
@@ -73,6 +77,8 @@ export interface SidecarOptions {
   logger: Logger;
   /** The logger's redaction step: learns the token locations of every snapshot put in force. */
   redactor?: Redactor;
+  /** Distinct series per Istio metric (default 10,000); past it new series are dropped and counted. */
+  maxMetricSeries?: number;
 }
 
 function toIdentity(svid: WorkloadSvid): SidecarIdentity {
@@ -105,6 +111,10 @@ export class Sidecar {
   #draining = false;
   readonly #ports: readonly { name: string; port: number; targetPort: number; appProtocol: string; protocol: string }[];
   readonly health: AppHealth;
+  /** The services of the last accepted snapshot, for `weft proxy-config`. */
+  #services: readonly ServiceMessage[] = [];
+  /** Istio's request and TCP metrics of this sidecar, served at /stats/prometheus. */
+  readonly metrics: IstioMetrics;
   ports: { inbound: number; outbound?: number; admin?: number } = { inbound: 0 };
 
   constructor(opts: SidecarOptions) {
@@ -116,6 +126,7 @@ export class Sidecar {
       opts.logger.log(healthy ? 'info' : 'warn', healthy ? 'app.healthy' : 'app.unhealthy', { reason });
       this.agent.setHealth(healthy);
     });
+    this.metrics = new IstioMetrics({ component: 'proxy', version: WEFT_VERSION, ...(opts.maxMetricSeries === undefined ? {} : { maxSeries: opts.maxMetricSeries }) });
     this.#jwks = new JwksResolver({ logger: opts.logger });
     this.#extAuthz = new ExtAuthz({ logger: opts.logger });
     this.config = emptyConfig(this.#workload());
@@ -128,6 +139,7 @@ export class Sidecar {
       firstContactWaitMs: opts.firstContactWaitMs,
       log: (level, event, fields) => opts.logger.log(level, event, fields),
       accept: (snapshot) => this.#accept(snapshot, true),
+      adminAddress: () => (this.ports.admin === undefined || opts.admin === undefined ? undefined : `${opts.admin.host.includes(':') ? `[${opts.admin.host}]` : opts.admin.host}:${this.ports.admin}`),
     });
   }
 
@@ -149,6 +161,7 @@ export class Sidecar {
     this.#opts.redactor?.add(tokenLocationNames(prepared.resources));
     this.#opts.redactor?.add({ params: snapshot.tokenParams ?? [], cookies: snapshot.tokenCookies ?? [], headers: snapshot.tokenHeaders ?? [] });
     this.directory.update(snapshot);
+    this.#services = snapshot.services;
     this.config = prepared;
     this.traffic = traffic;
     this.#revoked = snapshot.revokedSerials ?? [];
@@ -221,7 +234,10 @@ export class Sidecar {
           locality: this.#opts.locality ?? '',
           app: { healthy: this.health.healthy, reason: this.health.reason },
           extAuthz: this.#extAuthz.providers(),
+          workload: { spiffeId: this.agent.svid?.spiffeId ?? null, namespace: this.#opts.namespace, service: this.#opts.service, labels: this.#opts.labels },
+          ...this.#dump(),
         }),
+        istio: this.metrics,
       }, { logger, limits: this.#opts.limits });
       this.#admin = admin.server;
       this.ports.admin = admin.port;
@@ -271,6 +287,18 @@ export class Sidecar {
     await this.agent.stop({ deregister: true });
     await new Promise<void>((resolve) => (this.#admin ? this.#admin.close(() => resolve()) : resolve()));
     logger.log('info', 'sidecar.stopped', {});
+  }
+
+  #dump(): ReturnType<typeof configDump> {
+    const o = this.#opts;
+    return configDump({
+      workload: { service: o.service, namespace: o.namespace, servicePort: this.#ports[0]!.port },
+      app: o.app,
+      ports: this.ports,
+      hosts: { inbound: o.inbound.host, outbound: o.outbound?.host, admin: o.admin?.host },
+      acceptsPlaintext: this.config.inbound.acceptPlaintext,
+      services: this.#services,
+    });
   }
 
   #certs(): unknown {

@@ -12,6 +12,7 @@ interface ControlPlaneFlags {
   dataDir: string;
   listen: HostPort;
   admin: HostPort;
+  metrics?: HostPort;
   trustDomain?: string;
   lease: number;
   maxConnections: number;
@@ -31,6 +32,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (CA, tokens, audit log)', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'gRPC address for sidecars', hostPortOption, { host: '127.0.0.1', port: 15012 })
     .option('--admin <host:port>', 'admin address: health and readiness (HTTP), admin API (TLS)', hostPortOption, { host: '127.0.0.1', port: 15000 })
+    .option('--metrics <host:port>', "Prometheus metrics at http://HOST:PORT/metrics, plain HTTP without credentials (Istio's monitoring port is 15014): keep it on loopback", hostPortOption)
     .option('--trust-domain <name>', 'trust domain of a CA created on first start (an existing CA keeps its own)')
     .option('--lease <duration>', 'how long a registration lives without a keep-alive', durationOption, parseDuration('15s'))
     .option('--max-connections <n>', 'concurrent connections per listener (gRPC, admin); past it new ones are closed at once', countOption(), DEFAULT_CONNECTION_LIMITS.maxConnections)
@@ -52,6 +54,7 @@ export function registerControlPlaneCommand(program: Command): void {
         dataDir: opts.dataDir,
         listen: opts.listen,
         admin: opts.admin,
+        metrics: opts.metrics,
         trustDomain: opts.trustDomain,
         leaseMs: opts.lease,
         limits: { maxConnections: opts.maxConnections, handshakeTimeoutMs: opts.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
@@ -66,8 +69,9 @@ export function registerControlPlaneCommand(program: Command): void {
         rootFingerprint: cp.ca.rootFingerprint,
         grpc: `${opts.listen.host}:${cp.port}`,
         admin: `${opts.admin.host}:${cp.adminPort}`,
+        ...(opts.metrics === undefined ? {} : { metrics: `${opts.metrics.host}:${cp.metricsPort}` }),
       });
-      process.stdout.write(`control plane ready: grpc ${opts.listen.host}:${cp.port}, admin ${opts.admin.host}:${cp.adminPort} (admin config ${join(opts.dataDir, 'admin.conf')}), trust domain ${cp.ca.trustDomain}\n`);
+      process.stdout.write(`control plane ready: grpc ${opts.listen.host}:${cp.port}, admin ${opts.admin.host}:${cp.adminPort} (admin config ${join(opts.dataDir, 'admin.conf')}), trust domain ${cp.ca.trustDomain}${opts.metrics === undefined ? '' : `, metrics http://${opts.metrics.host.includes(':') ? `[${opts.metrics.host}]` : opts.metrics.host}:${cp.metricsPort}/metrics`}\n`);
       await waitForSignal();
       logger.log('info', 'control_plane.stopping', {});
       await cp.stop();

@@ -32,6 +32,7 @@ interface SidecarFlags extends WorkloadFlags {
   keepaliveInterval?: number;
   waitForControlPlane: number;
   printEnv?: boolean;
+  maxMetricSeries: number;
 }
 
 /** `weft sidecar`: one workload's proxy and agent. */
@@ -73,6 +74,7 @@ export function registerSidecarCommand(program: Command): void {
       for (const option of this.options) option.mandatory = false;
     })
     .addHelpText('after', '\nSIGTERM drains: leaves the registry, lets in-flight requests finish, then exits 0.\nThe app reaches other services through --outbound: start it with the environment --print-env prints\n(docs/app-integration.md shows what each language needs).')
+    .option('--max-metric-series <n>', "distinct series per Istio metric at /stats/prometheus; past it new series are dropped and counted in weft_metric_series_dropped_total", countOption(), 10_000)
     .action(async (flags: SidecarFlags) => {
       if (flags.printEnv) {
         if (flags.outbound === undefined) throw new UsageError('--print-env needs --outbound HOST:PORT, the proxy the app calls through');
@@ -105,6 +107,7 @@ export function registerSidecarCommand(program: Command): void {
         advertise: flags.advertise,
         ttlSeconds: flags.svidTtl === undefined ? undefined : Math.ceil(flags.svidTtl / 1000),
         stateDir: flags.stateDir,
+        maxMetricSeries: flags.maxMetricSeries,
         limits: { maxConnections: flags.maxConnections, handshakeTimeoutMs: flags.handshakeTimeout ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs },
         maxStreamsPerSession: flags.maxStreamsPerSession,
         maxSessionsPerPeer: flags.maxSessionsPerPeer,

@@ -47,8 +47,9 @@ export function registerUpCommand(program: Command): void {
       try {
         const cpPort = await freePort();
         const cpAdmin = await freePort();
+        const cpMetrics = await freePort();
         progress('starting control plane...');
-        const cp = startChild('control-plane', process.execPath, [WEFT_BIN, 'control-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${cpPort}`, '--admin', `127.0.0.1:${cpAdmin}`], logDir);
+        const cp = startChild('control-plane', process.execPath, [WEFT_BIN, 'control-plane', '--data-dir', dataDir, '--listen', `127.0.0.1:${cpPort}`, '--admin', `127.0.0.1:${cpAdmin}`, '--metrics', `127.0.0.1:${cpMetrics}`], logDir);
         children.push(cp);
         // Generous: the bound only matters when something is wrong, and a loaded machine is not wrong.
         await waitReady(`http://127.0.0.1:${cpAdmin}/healthz/ready`, cp, 60_000);
@@ -105,6 +106,7 @@ export function registerUpCommand(program: Command): void {
             ]),
           ],
         );
+        process.stdout.write(`\nmetrics: http://127.0.0.1:${cpMetrics}/metrics (control plane), http://127.0.0.1:ADMIN/stats/prometheus (each sidecar)\n`);
         process.stdout.write('\n');
         printResourcesInForce(inForce);
         process.stdout.write('\nchecking every hop...\n\n');

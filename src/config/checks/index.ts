@@ -68,6 +68,7 @@ const SPECS = {
   gatewayRef: { code: 'WEFT_CONFIG_INVALID_HOST', what: 'gateway', string: gatewayRefProblem },
   serviceRef: { code: 'WEFT_CONFIG_INVALID_HOST', what: 'service', string: serviceRefProblem },
   requestPath: { code: 'WEFT_CONFIG_INVALID_PATH', what: 'path', string: requestPathProblem },
+  accessLogFile: { code: 'WEFT_CONFIG_INVALID_PATH', what: 'access log file', string: (v) => (v === '' || (v.startsWith('/') && !v.includes('\u0000')) ? undefined : 'must be empty (off), /dev/stdout, /dev/stderr or an absolute path') },
   absolutePath: { code: 'WEFT_CONFIG_INVALID_PATH', what: 'path', string: (v) => (v.startsWith('/') ? undefined : 'must start with "/"') },
   method: { code: 'WEFT_CONFIG_INVALID_VALUE', what: 'method', string: methodProblem },
   headerName: { code: 'WEFT_CONFIG_INVALID_VALUE', what: 'header name', string: headerNameProblem },

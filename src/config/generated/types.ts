@@ -621,12 +621,41 @@ export interface MeshConfigSpec {
     readonly ttl: string;
   };
   readonly adminIdentities?: readonly string[];
+  readonly accessLogFile?: string;
+  readonly accessLogEncoding: "TEXT" | "JSON";
+  readonly accessLogFormat?: string;
+  readonly defaultConfig?: {
+    readonly tracing?: {
+      readonly sampling?: number;
+    };
+  };
+  readonly defaultProviders?: {
+    readonly tracing?: readonly string[];
+  };
 }
 
 export interface ExtensionProvider {
   readonly name: string;
   readonly envoyExtAuthzHttp?: EnvoyExtAuthzHttpProvider;
   readonly envoyExtAuthzGrpc?: EnvoyExtAuthzGrpcProvider;
+  readonly opentelemetry?: OpenTelemetryTracingProvider;
+}
+
+export interface OpenTelemetryTracingProvider {
+  readonly service: string;
+  readonly port: number;
+  readonly maxTagLength?: number;
+  readonly http?: {
+    readonly path?: string;
+    readonly timeout?: string;
+    readonly headers?: readonly {
+      readonly name: string;
+      readonly value?: string;
+    }[];
+  };
+  readonly grpc?: {
+    readonly timeout?: string;
+  };
 }
 
 export interface EnvoyExtAuthzHttpProvider {

@@ -2,7 +2,8 @@
 // as one cluster-scoped resource. Field names and enum values follow Istio's MeshConfig
 // (mesh/v1alpha1/config.proto) where Istio has the setting; defaults are filled in on parse.
 import type { MeshConfig } from '../generated/types.js';
-import { bool, duration, enumOf, int, kindSchema, list, map, obj, port, ref, str } from './common.js';
+import { parseAccessLogFormat, parseJsonFormatObject } from '../../lib/access-log-format.js';
+import { bool, duration, enumOf, int, kindSchema, list, map, obj, percent, port, ref, str, uint32 } from './common.js';
 import { pathIssue, type KindDefinition } from './kind.js';
 
 /**
@@ -40,14 +41,31 @@ const defs = {
     extensionProviders: list(ref('ExtensionProvider'), { uniqueBy: 'name' }),
     certificate: obj({ ttl: { ...duration, default: '1h' } }, { default: { ttl: '1h' } }),
     adminIdentities: list(str('spiffeId')),
+    // Off by default, as in Istio; /dev/stdout, /dev/stderr or an absolute file path.
+    accessLogFile: str('accessLogFile', { maxLength: 4096 }),
+    accessLogEncoding: { ...enumOf('TEXT', 'JSON'), default: 'TEXT' },
+    accessLogFormat: str(undefined, { maxLength: 16384 }),
+    defaultConfig: obj({ tracing: obj({ sampling: percent }) }),
+    defaultProviders: obj({ tracing: list(str('dnsLabel'), { maxItems: 1 }) }),
   }),
   ExtensionProvider: obj(
-    { name: str('dnsLabel'), envoyExtAuthzHttp: ref('EnvoyExtAuthzHttpProvider'), envoyExtAuthzGrpc: ref('EnvoyExtAuthzGrpcProvider') },
+    { name: str('dnsLabel'), envoyExtAuthzHttp: ref('EnvoyExtAuthzHttpProvider'), envoyExtAuthzGrpc: ref('EnvoyExtAuthzGrpcProvider'), opentelemetry: ref('OpenTelemetryTracingProvider') },
     {
       required: ['name'],
-      atLeastOne: ['envoyExtAuthzHttp', 'envoyExtAuthzGrpc'],
-      exclusive: [['envoyExtAuthzHttp', 'envoyExtAuthzGrpc']],
+      atLeastOne: ['envoyExtAuthzHttp', 'envoyExtAuthzGrpc', 'opentelemetry'],
+      exclusive: [['envoyExtAuthzHttp', 'envoyExtAuthzGrpc', 'opentelemetry']],
     },
+  ),
+  // An OTLP collector (Istio's OpenTelemetryTracingProvider). weft exports OTLP over HTTP.
+  OpenTelemetryTracingProvider: obj(
+    {
+      service: str('serviceRef'),
+      port,
+      maxTagLength: uint32,
+      http: obj({ path: str('absolutePath'), timeout: duration, headers: list(obj({ name: str('headerName'), value: str(undefined, { maxLength: 4096 }) }, { required: ['name'] }), { maxItems: 32 }) }),
+      grpc: obj({ timeout: duration }),
+    },
+    { required: ['service', 'port'] },
   ),
   EnvoyExtAuthzHttpProvider: obj(
     {
@@ -100,5 +118,44 @@ export const meshConfig: KindDefinition<MeshConfig> = {
       m.metadata.name !== 'default'
         ? [pathIssue(['metadata', 'name'], 'WEFT_CONFIG_INVALID_NAME', `the MeshConfig must be named "default" (there is one per mesh), not ${JSON.stringify(m.metadata.name)}`)]
         : [],
+    accessLogFormatCheck,
+    tracingProviderCheck,
   ],
 };
+
+/**
+ * accessLogFormat must compile as the sidecar will compile it: a format string for TEXT, a JSON
+ * object of format strings for JSON; the issue names the operator at fault.
+ */
+function accessLogFormatCheck(m: MeshConfig): ReturnType<typeof pathIssue>[] {
+  const format = m.spec.accessLogFormat;
+  if (typeof format !== 'string' || format === '') return [];
+  try {
+    if (m.spec.accessLogEncoding !== 'JSON') parseAccessLogFormat(format);
+    else {
+      for (const [k, f] of Object.entries(parseJsonFormatObject(format))) {
+        try {
+          parseAccessLogFormat(f);
+        } catch (err) {
+          throw new Error(`key ${JSON.stringify(k.slice(0, 64))}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    }
+    return [];
+  } catch (err) {
+    return [pathIssue(['spec', 'accessLogFormat'], 'WEFT_CONFIG_INVALID_VALUE', `invalid access log format: ${(err as Error).message}`)];
+  }
+}
+
+/** defaultProviders.tracing names an opentelemetry provider of extensionProviders. */
+function tracingProviderCheck(m: MeshConfig): ReturnType<typeof pathIssue>[] {
+  const names = m.spec.defaultProviders?.tracing;
+  if (!Array.isArray(names)) return [];
+  const providers = Array.isArray(m.spec.extensionProviders) ? m.spec.extensionProviders : [];
+  return names.flatMap((name, i) => {
+    const p = providers.find((x) => x.name === name);
+    if (p === undefined) return [pathIssue(['spec', 'defaultProviders', 'tracing', i], 'WEFT_CONFIG_MISSING_DEPENDENCY', `no extensionProviders entry is named ${JSON.stringify(name)}`)];
+    if (p.opentelemetry === undefined) return [pathIssue(['spec', 'defaultProviders', 'tracing', i], 'WEFT_CONFIG_INVALID_VALUE', `extension provider ${JSON.stringify(name)} is not an opentelemetry provider: tracing needs one`)];
+    return [];
+  });
+}

@@ -15,6 +15,8 @@ export interface SubscribedWorkload {
   readonly spiffeId: string;
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The sidecar's admin endpoint as it reported it (loopback host:port), for `weft proxy-config`. */
+  readonly adminAddress?: string;
 }
 
 /** A workload's snapshot content and a signature that is equal exactly when the content is. */
@@ -38,6 +40,7 @@ export interface SubscriberStatus {
   readonly spiffeId: string;
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly adminAddress?: string;
   /** The version last sent, and the state of the answer to it. */
   readonly sentVersion: number;
   readonly state: SnapshotState;
@@ -81,6 +84,17 @@ interface Subscription {
   failure?: string;
   failedVersion?: number;
   sentBytes?: number;
+  /** The earliest change not yet sent to this sidecar, and the one the pending snapshot carries. */
+  changeAt?: number;
+  sentChangeAt?: number;
+}
+
+/** What the publisher reports to the control plane's metrics. */
+export interface PublisherMetrics {
+  pushed(type: 'snapshot' | 'snapshot_toolarge'): void;
+  rejected(): void;
+  /** A sidecar ACKed the snapshot carrying a change made `ms` ago. */
+  converged(ms: number): void;
 }
 
 export interface PublisherOptions {
@@ -98,6 +112,7 @@ export interface PublisherOptions {
    */
   maxSnapshotBytes?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  metrics?: PublisherMetrics;
 }
 
 export class SnapshotPublisher {
@@ -106,6 +121,8 @@ export class SnapshotPublisher {
   #version = 1;
   #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
+  /** When the first change not yet pushed was made. */
+  #changedAt: number | undefined;
   /** Sidecars with a snapshot to send once the in-flight window has room, oldest first. */
   readonly #waiting = new Set<Subscription>();
 
@@ -116,6 +133,11 @@ export class SnapshotPublisher {
   /** The version the next computed snapshot carries. */
   get version(): number {
     return this.#version;
+  }
+
+  /** Sidecars connected to the discovery stream. */
+  get connected(): number {
+    return this.#subs.size;
   }
 
   /** Starts serving an authenticated sidecar: sends its first snapshot at once. */
@@ -143,12 +165,15 @@ export class SnapshotPublisher {
     sub.pendingNonce = undefined;
     this.#release(sub);
     if (message.error === '') {
+      if (sub.sentChangeAt !== undefined) this.#opts.metrics?.converged(this.#opts.clock.now() - sub.sentChangeAt);
+      sub.sentChangeAt = undefined;
       sub.state = 'ACK';
       sub.ackedVersion = message.version;
       sub.ackedServicesVersion = sub.sentServicesVersion;
       sub.nackReason = undefined;
       sub.nackedVersion = undefined;
     } else {
+      this.#opts.metrics?.rejected();
       sub.state = 'NACK';
       sub.nackReason = message.error.slice(0, 2_000);
       sub.nackedVersion = message.version;
@@ -166,10 +191,16 @@ export class SnapshotPublisher {
   /** Something that may concern some sidecars changed: push after the debounce. */
   changed(): void {
     this.#version++;
+    this.#changedAt ??= this.#opts.clock.now();
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      for (const sub of this.#subs.values()) this.#send(sub);
+      const at = this.#changedAt;
+      this.#changedAt = undefined;
+      for (const sub of this.#subs.values()) {
+        if (at !== undefined && (sub.changeAt === undefined || at < sub.changeAt)) sub.changeAt = at;
+        this.#send(sub);
+      }
     }, this.#opts.debounceMs ?? 100);
     this.#timer.unref();
   }
@@ -182,6 +213,7 @@ export class SnapshotPublisher {
         spiffeId: s.workload.spiffeId,
         namespace: s.workload.namespace,
         labels: s.workload.labels,
+        ...(s.workload.adminAddress === undefined ? {} : { adminAddress: s.workload.adminAddress }),
         sentVersion: s.sentVersion,
         state: s.state,
         ackedVersion: s.ackedVersion,
@@ -231,7 +263,11 @@ export class SnapshotPublisher {
     }
     sub.dirty = false;
     const built = this.#opts.build(sub.workload);
-    if (built.signature === sub.sentSignature) return;
+    if (built.signature === sub.sentSignature) {
+      // The change did not concern this sidecar: nothing to converge on.
+      sub.changeAt = undefined;
+      return;
+    }
     const omit = sub.ackedServicesVersion === built.servicesVersion;
     const shared = omit ? 0 : (built.bytes?.shared ?? 0);
     const bytes = built.bytes === undefined ? undefined : shared + built.bytes.own;
@@ -254,6 +290,9 @@ export class SnapshotPublisher {
     sub.failure = undefined;
     sub.failedVersion = undefined;
     sub.sentBytes = bytes;
+    sub.sentChangeAt = sub.changeAt;
+    sub.changeAt = undefined;
+    this.#opts.metrics?.pushed('snapshot');
     const message: MeshSnapshot = { ...built.content, ...(omit ? { services: [] } : {}), servicesOmitted: omit, version: this.#version, nonce };
     if (!omit && built.sharedEncoding !== undefined) Object.defineProperty(message, PRE_ENCODED, { value: built.sharedEncoding });
     sub.stream.write(message);
@@ -266,6 +305,8 @@ export class SnapshotPublisher {
   #failed(sub: Subscription, signature: string, parts: { shared: number; own: number }, limit: number): void {
     const bytes = parts.shared + parts.own;
     sub.sentSignature = signature;
+    sub.changeAt = undefined;
+    this.#opts.metrics?.pushed('snapshot_toolarge');
     sub.state = 'FAILED';
     sub.failedVersion = this.#version;
     const error = new DiscoveryError(

@@ -1,0 +1,3 @@
+export * from './labels.js';
+export * from './istio-metrics.js';
+export * from './exposition.js';
