@@ -4,7 +4,7 @@
 // with the same secure naming. The app's `200 Connection Established` comes only once the peer
 // sidecar has authorized the connection and reached its app; a refusal is its answer instead.
 import type { IncomingMessage } from 'node:http';
-import { constants as h2c, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { constants as h2c, type ClientHttp2Stream, type ClientSessionRequestOptions, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../telemetry/logger.js';
 import { ProxyError, RESPONSE_FLAG_OF } from '../errors.js';
@@ -55,7 +55,31 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
     }
     return refuse(ctx, socket, code === 'WEFT_PROXY_UNKNOWN_SERVICE' ? 503 : code === 'WEFT_PROXY_UNKNOWN_PORT' ? 404 : 400, err, req.url);
   }
-  let lastError: unknown = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', entry.endpoints.length === 0 ? `service "${target.service}.${target.namespace}" has no endpoints` : 'no healthy upstream');
+  const opened = await openPeerStream(ctx, entry, target, socket, { ':method': 'CONNECT', ':authority': target.authority }, undefined);
+  if (opened === undefined) return;
+  if ('error' in opened) return refuse(ctx, socket, 503, opened.error, req.url);
+  splice(ctx, opened.stream, socket, head, target);
+}
+
+/** What openPeerStream answers: the stream, or why none could be opened (and on which endpoint, if one). */
+export type PeerStream = { readonly stream: ClientHttp2Stream; readonly key: string } | { readonly error: ProxyError; readonly key?: string };
+
+/**
+ * Opens a stream to a verified sidecar of the service for a connection the app holds (a CONNECT
+ * tunnel, an upgrade): up to MAX_ATTEMPTS endpoints, moving on past connect failures, secure-naming
+ * misses and a session that closed under the request. `refuses` may turn a verified session down
+ * for good (no other endpoint is tried). Undefined when the app's socket went away meanwhile.
+ */
+export async function openPeerStream(
+  ctx: TunnelContext,
+  entry: ServiceEntry,
+  target: Target,
+  socket: Socket,
+  headers: OutgoingHttpHeaders,
+  options: ClientSessionRequestOptions | undefined,
+  refuses?: (ms: MeshSession) => ProxyError | undefined,
+): Promise<PeerStream | undefined> {
+  let lastError = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', entry.endpoints.length === 0 ? `service "${target.service}.${target.namespace}" has no endpoints` : 'no healthy upstream');
   const failed: string[] = [];
   const avoid = { avoids: (ep: Endpoint) => ctx.pool.isDown(endpointKey(ep)) || failed.includes(endpointKey(ep)) };
   for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, Math.max(entry.endpoints.length, 1)); attempt++) {
@@ -68,28 +92,31 @@ export async function openTunnel(ctx: TunnelContext, req: IncomingMessage, socke
       ms ??= await ctx.pool.connect(ep, key);
     } catch (err) {
       failed.push(key);
-      lastError = err;
+      lastError = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
       continue;
     }
     const misnamed = secureNamingError(entry, target, ms, ctx.stats, ctx.logger);
     if (misnamed !== undefined || socket.destroyed) {
       if (reserved) ctx.pool.release(ms);
-      if (misnamed === undefined) return;
+      if (misnamed === undefined) return undefined;
       failed.push(key);
       lastError = misnamed;
       continue;
     }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = ctx.pool.request(ms, { ':method': 'CONNECT', ':authority': target.authority }, undefined, reserved);
-    } catch (err) {
-      ctx.pool.evict(ms);
-      lastError = err;
-      continue;
+    const refused = refuses?.(ms);
+    if (refused !== undefined) {
+      if (reserved) ctx.pool.release(ms);
+      return { error: refused, key };
     }
-    return splice(ctx, stream, socket, head, target);
+    try {
+      return { stream: ctx.pool.request(ms, headers, options, reserved), key };
+    } catch (err) {
+      // The session started closing between get() and request(): nothing was sent.
+      ctx.pool.evict(ms);
+      lastError = new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the connection', { cause: err });
+    }
   }
-  refuse(ctx, socket, 503, lastError, req.url);
+  return socket.destroyed ? undefined : { error: lastError };
 }
 
 /** Waits for the peer's answer, then relays bytes both ways until either side closes. */

@@ -13,14 +13,12 @@ import type { Socket } from 'node:net';
 import { ProxyError } from '../errors.js';
 import { distinctFields, h1ToH2Headers, h2ToH1Headers } from '../hop-headers.js';
 import { rescueH1 } from '../rescue.js';
-import type { Endpoint, ServiceEntry } from '../types.js';
+import type { ServiceEntry } from '../types.js';
 import type { OutboundContext } from './forward.js';
-import { endpointKey, type MeshSession } from './pool.js';
+import type { MeshSession } from './pool.js';
 import { parseTarget, type Target } from './route.js';
-import { secureNamingError } from './secure-naming.js';
-import type { TunnelContext } from './tunnel.js';
+import { openPeerStream, type TunnelContext } from './tunnel.js';
 
-const MAX_ATTEMPTS = 3;
 /** Bytes a caller may send ahead of the 101 (a client speaking first); more closes its connection. */
 const MAX_EARLY_BYTES = 64 * 1024;
 
@@ -94,46 +92,13 @@ export async function openUpgrade(
     ':authority': target.authority,
     ':scheme': 'http',
   });
-  let lastError = new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `service "${target.service}.${target.namespace}" has no endpoints`);
-  const failed: string[] = [];
-  const avoid = { avoids: (ep: Endpoint) => ctx.pool.isDown(endpointKey(ep)) || failed.includes(endpointKey(ep)) };
-  for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, Math.max(entry.endpoints.length, 1)); attempt++) {
-    const ep = ctx.balancer.pick(entry, avoid);
-    if (ep === undefined || socket.destroyed) break;
-    const key = endpointKey(ep);
-    let ms: MeshSession | undefined = ctx.pool.get(key);
-    const reserved = ms === undefined;
-    try {
-      ms ??= await ctx.pool.connect(ep, key);
-    } catch (err) {
-      failed.push(key);
-      lastError = err instanceof ProxyError ? err : new ProxyError('WEFT_PROXY_UPSTREAM_UNAVAILABLE', 'cannot reach a sidecar of the service', { cause: err });
-      continue;
-    }
-    const misnamed = secureNamingError(entry, target, ms, ctx.stats, ctx.logger);
-    if (misnamed !== undefined || socket.destroyed) {
-      if (reserved) ctx.pool.release(ms);
-      if (misnamed === undefined) return;
-      failed.push(key);
-      lastError = misnamed;
-      continue;
-    }
-    // A peer that never offered extended CONNECT would see a malformed stream: not sent at all.
-    if (ms.session.remoteSettings.enableConnectProtocol !== true) {
-      if (reserved) ctx.pool.release(ms);
-      return fail(new ProxyError('WEFT_PROXY_UPGRADE_FAILED', 'the peer sidecar does not accept upgrades (no SETTINGS_ENABLE_CONNECT_PROTOCOL)'), { endpoint: key });
-    }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = ctx.pool.request(ms, headers, { endStream: false }, reserved);
-    } catch (err) {
-      ctx.pool.evict(ms);
-      lastError = new ProxyError('WEFT_PROXY_UPSTREAM_RESET', 'the peer sidecar closed the connection', { cause: err });
-      continue;
-    }
-    return switched(ctx, req, stream, socket, head, asked.token, fail);
-  }
-  fail(lastError);
+  // A peer that never offered extended CONNECT would see a malformed stream: not sent at all.
+  const noUpgrades = (ms: MeshSession): ProxyError | undefined =>
+    ms.session.remoteSettings.enableConnectProtocol === true ? undefined : new ProxyError('WEFT_PROXY_UPGRADE_FAILED', 'the peer sidecar does not accept upgrades (no SETTINGS_ENABLE_CONNECT_PROTOCOL)');
+  const opened = await openPeerStream(ctx, entry, target, socket, headers, { endStream: false }, noUpgrades);
+  if (opened === undefined) return;
+  if ('error' in opened) return fail(opened.error, opened.key === undefined ? {} : { endpoint: opened.key });
+  switched(ctx, req, opened.stream, socket, head, asked.token, fail);
 }
 
 /** Waits for the peer's answer: 200 switches the app's connection, anything else is relayed as is. */
