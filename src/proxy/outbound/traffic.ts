@@ -151,7 +151,8 @@ export function routeStep(cfg: TrafficConfig, directory: ServiceDirectory, req: 
   return {
     kind: 'forward',
     plan: new TrafficPlan({
-      endpoints: subset.endpoints,
+      endpoints: ready(subset.endpoints),
+      registered: subset.endpoints.length,
       identities: entry.identities,
       target,
       cluster,
@@ -235,8 +236,26 @@ function removeAll(list: [string, string][], name: string): void {
   for (let i = list.length - 1; i >= 0; i--) if (list[i]![0] === name) list.splice(i, 1);
 }
 
+const readyCache = new WeakMap<readonly EndpointView[], readonly EndpointView[]>();
+
+/**
+ * The endpoints whose workloads pass their own health check, the same list object while the
+ * snapshot lasts (balancers cache their tables by it). A workload that fails its check is not in
+ * the cluster at all, not even for panic mode: Istio leaves a pod that is not ready out of the
+ * endpoints it sends Envoy, and all of them failing is `no healthy upstream`.
+ */
+function ready(endpoints: readonly EndpointView[]): readonly EndpointView[] {
+  if (endpoints.every((ep) => ep.healthy)) return endpoints;
+  let list = readyCache.get(endpoints);
+  if (list === undefined) readyCache.set(endpoints, (list = endpoints.filter((ep) => ep.healthy)));
+  return list;
+}
+
 interface PlanParts {
+  /** The destination's endpoints whose workloads pass their own health check. */
   readonly endpoints: readonly EndpointView[];
+  /** How many endpoints the destination has, ready or not. */
+  readonly registered: number;
   readonly identities: ReadonlySet<string>;
   readonly target: Target;
   readonly cluster: ClusterState;
@@ -309,7 +328,9 @@ export class TrafficPlan {
       return p.endpoint;
     }
     if (p.kind === 'passthrough') return new ProxyError('WEFT_PROXY_NO_CLUSTER', `${this.cluster.name}: loadBalancer PASSTHROUGH is not supported for mesh services`);
-    return new ProxyError('WEFT_PROXY_NO_ENDPOINTS', p.reason === 'no-endpoints' ? `${this.cluster.name} has no endpoints` : `${this.cluster.name} has no healthy endpoint`);
+    return p.reason === 'no-endpoints' && this.#p.registered === 0
+      ? new ProxyError('WEFT_PROXY_NO_ENDPOINTS', `${this.cluster.name} has no endpoints`)
+      : new ProxyError('WEFT_PROXY_NO_ENDPOINTS', 'no healthy upstream', { message: `${this.cluster.name} has no healthy endpoint` });
   }
 
   begin(key: string): void {
