@@ -1,11 +1,19 @@
 // The sidecar's data path, composed in request order:
-//   inbound:  mTLS + X.509-SVID peer check (inbound/server.ts) -> XFCC (inbound/xfcc.ts)
-//             -> app over pooled HTTP/1.1 (inbound/forward.ts); errors -> rescue.ts
-//             or, for gRPC and HTTP/2 end to end, the app over h2c (inbound/app-h2.ts)
-//   outbound: explicit proxy (outbound/server.ts) -> service and endpoint (outbound/route.ts)
-//             -> verified h2 session (outbound/pool.ts) -> secure naming + stream (outbound/forward.ts);
-//             HTTP/2 from the app (prior knowledge, or inside a CONNECT tunnel) is told apart by its
-//             preface (outbound/h2-listener.ts) and relayed stream by stream (outbound/h2-exchange.ts)
+//   inbound:  listener: first byte TLS or plaintext, mTLS + X.509-SVID peer check (inbound/server.ts)
+//             -> protocol: one request shape (inbound/request.ts); CONNECT tunnels (inbound/tunnel.ts),
+//                upgrades over extended CONNECT (inbound/upgrade.ts)
+//             -> policy: JWT, CUSTOM ext_authz (ext-authz/), DENY/ALLOW (inbound/authorize.ts)
+//             -> app port (service ports) -> upstream: pooled HTTP/1.1 (inbound/forward.ts), node:http
+//                for expectations and request trailers (inbound/h1-relay.ts), h2c for gRPC (inbound/app-h2.ts)
+//   outbound: listener: HTTP/1.1 or HTTP/2 by the preface (outbound/server.ts, outbound/h2-listener.ts)
+//             -> protocol: request target (outbound/route.ts); CONNECT (outbound/tunnel.ts), upgrades
+//                (outbound/upgrade.ts); hosts outside the mesh (outbound/egress.ts)
+//             -> route: VirtualService decision (outbound/traffic.ts, answers in outbound/traffic-h1.ts)
+//             -> cluster: DestinationRule balancer, outlier detection, circuit breaker (outbound/traffic.ts,
+//                per try: outbound/traffic-exchange.ts)
+//             -> upstream: verified h2 session (outbound/pool.ts) -> secure naming + stream, retries,
+//                timeouts (outbound/forward.ts; HTTP/2 streams: outbound/h2-exchange.ts)
+//   every local answer: rescue.ts (status, Envoy response flag, reason; gRPC status for gRPC calls)
 import { X509Certificate } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';

@@ -5,16 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runWeft, tempDir } from '../helpers/cli.js';
 import { getViaProxy, startControlPlane, startWorkload, stop, type Mesh, type Workload } from '../helpers/mesh.js';
+import { REVIEWS_SUBSETS } from '../proxy/traffic-rig.js';
 
-const SUBSETS = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: default }
-spec:
-  host: reviews
-  subsets:
-  - { name: v1, labels: { version: v1 } }
-  - { name: v2, labels: { version: v2 } }
-`;
+const SUBSETS = REVIEWS_SUBSETS;
 
 const routeTo = (subset: string, extra = ''): string => `${SUBSETS}---
 apiVersion: networking.istio.io/v1

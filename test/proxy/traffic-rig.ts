@@ -10,6 +10,17 @@ import { fromYaml } from '../../src/traffic/testing/fixtures.js';
 import { httpRequest, idOf, MemoryLogger, MeshPki, StaticDirectory, within, type Reply } from './helpers.js';
 
 /** How a workload's app answers: a status, or 200 after holding the response `delayMs`. */
+/** The reviews DestinationRule with one subset per version, as Istio's request-routing task writes it. */
+export const REVIEWS_SUBSETS = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec:
+  host: reviews
+  subsets:
+  - { name: v1, labels: { version: v1 } }
+  - { name: v2, labels: { version: v2 } }
+`;
+
 export interface Behaviour {
   status: number;
   delayMs: number;

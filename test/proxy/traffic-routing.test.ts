@@ -2,18 +2,9 @@
 // configuration in front of two workloads of reviews (version=v1, v2), each behind its own sidecar.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { hitsReach, startTrafficRig, type TrafficRig } from './traffic-rig.js';
+import { hitsReach, REVIEWS_SUBSETS, startTrafficRig, type TrafficRig } from './traffic-rig.js';
 
-const SUBSETS = `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: default }
-spec:
-  host: reviews
-  subsets:
-  - { name: v1, labels: { version: v1 } }
-  - { name: v2, labels: { version: v2 } }
-`;
+const SUBSETS = REVIEWS_SUBSETS;
 
 const vs = (http: string): string => `${SUBSETS}---
 apiVersion: networking.istio.io/v1

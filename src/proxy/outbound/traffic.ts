@@ -245,9 +245,11 @@ const readyCache = new WeakMap<readonly EndpointView[], readonly EndpointView[]>
  * endpoints it sends Envoy, and all of them failing is `no healthy upstream`.
  */
 function ready(endpoints: readonly EndpointView[]): readonly EndpointView[] {
-  if (endpoints.every((ep) => ep.healthy)) return endpoints;
   let list = readyCache.get(endpoints);
-  if (list === undefined) readyCache.set(endpoints, (list = endpoints.filter((ep) => ep.healthy)));
+  if (list === undefined) {
+    list = endpoints.every((ep) => ep.healthy) ? endpoints : endpoints.filter((ep) => ep.healthy);
+    readyCache.set(endpoints, list);
+  }
   return list;
 }
 
